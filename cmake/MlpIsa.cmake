@@ -1,0 +1,17 @@
+# mlp_avx2_sources(<files>...): compile only these files with AVX2 + FMA. The rest of the library
+# stays baseline x86-64 (or ARM64), so it loads on any CPU and dispatches at run time.
+set(MLP_IS_X86_64 OFF)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(MLP_IS_X86_64 ON)
+endif()
+
+function(mlp_avx2_sources)
+  if(NOT MLP_IS_X86_64)
+    return()
+  endif()
+  if(MSVC)
+    set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "/arch:AVX2")
+  else()
+    set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
+  endif()
+endfunction()

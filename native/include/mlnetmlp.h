@@ -1,0 +1,170 @@
+/*
+ * mlnetmlp.h - the C ABI of the MlNetMlp compute core (libmlnetmlp).
+ *
+ * Conventions:
+ *  - every function returns an int32_t status (MLP_OK == 0) unless it is a pure query;
+ *    on failure mlp_last_error_message() describes the problem (thread-local).
+ *  - matrices are row-major float32; a leading dimension is the distance between rows.
+ *  - handles are opaque; destroy(NULL) is a no-op.
+ *  - output buffers are allocated by the caller.
+ *  - nothing crosses this boundary but C: no exceptions, no longjmp.
+ */
+#ifndef MLNETMLP_H
+#define MLNETMLP_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  define MLP_API __declspec(dllexport)
+#else
+#  define MLP_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a signature, struct layout or enum value changes. */
+#define MLP_ABI_VERSION 1
+
+enum mlp_status {
+    MLP_OK = 0,
+    MLP_ERR_INVALID_ARGUMENT = 1, /* a size, pointer or enum was out of range */
+    MLP_ERR_OUT_OF_MEMORY = 2,    /* an allocation failed */
+    MLP_ERR_NOT_FINITE = 3,       /* training produced a NaN or infinite loss/weight */
+    MLP_ERR_INTERNAL = 4          /* a bug: please report */
+};
+
+enum mlp_activation {
+    MLP_ACT_IDENTITY = 0,
+    MLP_ACT_RELU = 1,
+    MLP_ACT_LEAKY_RELU = 2, /* slope 0.01 for negative inputs */
+    MLP_ACT_TANH = 3,
+    MLP_ACT_SIGMOID = 4
+};
+
+/* The output layer and its loss. */
+enum mlp_loss {
+    MLP_LOSS_SOFTMAX_CROSS_ENTROPY = 0, /* multiclass; labels are int32 class indices */
+    MLP_LOSS_SIGMOID_LOG_LOSS = 1,      /* binary; targets are 0/1 floats, one output */
+    MLP_LOSS_HINGE = 2,                 /* binary; targets are 0/1 floats, one output */
+    MLP_LOSS_SQUARED = 3                /* regression; targets are floats, one per output */
+};
+
+enum mlp_optimizer {
+    MLP_OPT_SGD = 0,
+    MLP_OPT_ADAM = 1
+};
+
+/* What mlp_network_predict writes. */
+enum mlp_output {
+    MLP_OUTPUT_RAW = 0,        /* the output layer's pre-activation (logits / margin / value) */
+    MLP_OUTPUT_PROBABILITY = 1 /* softmax or sigmoid of the raw output; raw for hinge/squared */
+};
+
+/* ---- library ---------------------------------------------------------------------------- */
+
+MLP_API int32_t mlp_abi_version(void);
+/* The message of the last failed call on this thread ("" if none). Valid until the next call. */
+MLP_API const char *mlp_last_error_message(void);
+/* The kernel set in use: "avx2" or "generic". MLNETMLP_ISA=generic forces the portable path. */
+MLP_API const char *mlp_isa(void);
+/* Threads used by GEMM and the training step; n <= 0 restores the default (all cores). */
+MLP_API int32_t mlp_set_num_threads(int32_t n);
+MLP_API int32_t mlp_get_num_threads(void);
+
+/* ---- BLAS-like -------------------------------------------------------------------------- */
+
+/* Row-major C = alpha*op(A)*op(B) + beta*C, op(A) m x k, op(B) k x n; trans_*: 0 none, 1 transpose.
+ * beta == 0 never reads C (NaN in C is overwritten). Safe to call from several threads. */
+MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                          float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                          float beta, float *c, int64_t ldc);
+
+/* ---- element-wise kernels (exported for tests and tools) --------------------------------- */
+
+/* x[r, j] = act(x[r, j] + bias[j]) for r < rows, j < cols; bias may be NULL. */
+MLP_API int32_t mlp_bias_activation_forward(int32_t activation, int64_t rows, int64_t cols,
+                                            const float *bias, float *x, int64_t ldx);
+/* grad[r, j] *= act'(at output h[r, j]): backprop through an activation given its output. */
+MLP_API int32_t mlp_activation_backward(int32_t activation, int64_t rows, int64_t cols,
+                                        const float *h, int64_t ldh, float *grad, int64_t ldg);
+/* Mean (weighted) loss over rows and its gradient with respect to the raw outputs z
+ * (gradient already divided by rows). weights may be NULL (all 1). For softmax cross-entropy
+ * `labels` holds class indices and `targets` must be NULL; for the other losses the reverse. */
+MLP_API int32_t mlp_loss_forward_backward(int32_t loss, int64_t rows, int64_t cols, const float *z,
+                                          int64_t ldz, const int32_t *labels, const float *targets,
+                                          const float *weights, float *grad, int64_t ldg,
+                                          double *loss_out);
+
+/* ---- networks ----------------------------------------------------------------------------- */
+
+typedef struct mlp_network mlp_network;
+
+/* layer_sizes has num_layers + 1 entries: input width, hidden widths..., output width.
+ * num_layers == 1 is a linear model (softmax/logistic/linear regression). Weights start at 0;
+ * call mlp_network_init to draw them. */
+MLP_API int32_t mlp_network_create(int32_t num_layers, const int32_t *layer_sizes,
+                                   int32_t hidden_activation, int32_t loss, mlp_network **out);
+MLP_API int32_t mlp_network_destroy(mlp_network *net);
+/* He-normal weights for ReLU-like activations, Glorot-uniform otherwise; biases 0. */
+MLP_API int32_t mlp_network_init(mlp_network *net, uint64_t seed);
+/* Layer l in [0, num_layers): weights row-major [in, out], biases [out]. */
+MLP_API int32_t mlp_network_get_layer(const mlp_network *net, int32_t layer, float *weights,
+                                      int64_t weight_count, float *biases, int64_t bias_count);
+MLP_API int32_t mlp_network_set_layer(mlp_network *net, int32_t layer, const float *weights,
+                                      int64_t weight_count, const float *biases, int64_t bias_count);
+/* Floats of workspace that mlp_network_predict needs for `rows` rows. */
+MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows, int64_t *count);
+/* out[r, :] = network(x[r, :]) for r < rows. Reentrant: uses only the caller's workspace, so
+ * several threads may score with one network at once (each with its own workspace). */
+MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int64_t ldx, int64_t rows,
+                                    int32_t output, float *out, int64_t ldo, float *workspace,
+                                    int64_t workspace_count);
+
+/* ---- training ------------------------------------------------------------------------------ */
+
+typedef struct mlp_train_config {
+    int32_t struct_size;      /* sizeof(mlp_train_config): guards against layout mismatch */
+    int32_t optimizer;        /* enum mlp_optimizer */
+    float learning_rate;
+    float momentum;           /* SGD; 0 = plain SGD */
+    int32_t nesterov;         /* SGD; 1 = Nesterov momentum */
+    float beta1, beta2, epsilon; /* Adam */
+    float l2;                 /* L2 penalty on weights (not biases), added to the gradient */
+    int32_t max_batch_rows;   /* the largest batch mlp_trainer_step will see */
+    int32_t num_threads;      /* 0 = mlp_get_num_threads() */
+} mlp_train_config;
+
+typedef struct mlp_trainer mlp_trainer;
+
+/* The trainer updates `net` in place and keeps optimizer state and workspaces; `net` must
+ * outlive it. One trainer must not be used by two threads at once. */
+MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *config, mlp_trainer **out);
+MLP_API int32_t mlp_trainer_destroy(mlp_trainer *trainer);
+MLP_API int32_t mlp_trainer_set_learning_rate(mlp_trainer *trainer, float learning_rate);
+/* One minibatch: gather rows row_indices[0..batch_rows) of x (x_rows rows; rows 0..batch_rows when
+ * row_indices is NULL), forward, loss, backward, update. labels (softmax) or targets (other losses,
+ * `outputs` floats per row) and weights (may be NULL) are indexed the same way as x.
+ * *loss_out = mean weighted data loss of the batch before the update (without the L2 term).
+ * With update == 0 only the gradients are computed (see mlp_trainer_get_gradient). */
+MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t ldx, int64_t x_rows,
+                                 const int32_t *row_indices, int32_t batch_rows,
+                                 const int32_t *labels, const float *targets, const float *weights,
+                                 int32_t update, double *loss_out);
+/* The gradient of the last step's loss (including L2) for layer l. */
+MLP_API int32_t mlp_trainer_get_gradient(const mlp_trainer *trainer, int32_t layer, float *weights,
+                                         int64_t weight_count, float *biases, int64_t bias_count);
+/* Loss and metric over a whole set, in batches: *loss_sum = sum of weighted losses,
+ * *metric_sum = weighted count of correct predictions (classification) or sum of weighted
+ * squared errors (regression), *weight_sum = sum of weights. */
+MLP_API int32_t mlp_trainer_evaluate(mlp_trainer *trainer, const float *x, int64_t ldx, int64_t x_rows,
+                                     const int32_t *row_indices, int64_t rows, const int32_t *labels,
+                                     const float *targets, const float *weights, double *loss_sum,
+                                     double *metric_sum, double *weight_sum);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MLNETMLP_H */

@@ -1,0 +1,40 @@
+/* The blocked, packed SGEMM driver (BLIS structure: jc / pc / ic / jr / ir loops around one
+ * register-blocked micro-kernel per ISA) with an optional bias + activation epilogue. */
+#ifndef MLP_GEMM_H
+#define MLP_GEMM_H
+
+#include <stdint.h>
+
+#include "kernels.h"
+
+/* Cache blocking for 32 KiB L1d / 1 MiB L2: a KC x NR panel of B (16 KiB) stays in L1,
+ * an MC x KC block of A (144 KiB) in L2, a KC x NC block of B in L3. */
+#define MLP_KC 256
+#define MLP_MC 144
+#define MLP_NC 4080
+
+typedef struct mlp_gemm_problem {
+    int32_t trans_a, trans_b;
+    int64_t m, n, k;
+    float alpha;
+    const float *a;
+    int64_t lda;
+    const float *b;
+    int64_t ldb;
+    float beta;
+    float *c;
+    int64_t ldc;
+    /* Epilogue applied once the full sum is in C: c[i, j] = act(c[i, j] + bias[j]). */
+    const float *bias;  /* may be NULL */
+    int32_t activation; /* enum mlp_activation; MLP_ACT_IDENTITY for none */
+} mlp_gemm_problem;
+
+/* Floats of workspace the driver needs per thread for this shape (includes alignment slack). */
+int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k);
+
+/* Computes the problem on up to num_threads threads. workspace holds num_threads *
+ * mlp_gemm_workspace_floats(m, n, k) floats. Arguments are trusted: validate before calling.
+ * The result is bit-identical for every thread count. */
+void mlp_gemm(const mlp_kernels *kernels, const mlp_gemm_problem *problem, int num_threads, float *workspace);
+
+#endif

@@ -1,0 +1,48 @@
+/* The per-ISA kernel table. Each ISA file fills one const table; dispatch.c picks one at first use. */
+#ifndef MLP_KERNELS_H
+#define MLP_KERNELS_H
+
+#include <stdint.h>
+
+/* GEMM register block: every ISA packs A into MLP_MR-row and B into MLP_NR-column micro-panels,
+ * so the packing code and the blocking constants are shared. */
+#define MLP_MR 6
+#define MLP_NR 16
+
+#define MLP_LEAKY_RELU_SLOPE 0.01f
+
+typedef struct mlp_kernels {
+    const char *name;
+    /* c[0..MR, 0..NR) = alpha * sum_p a[p*MR + r] * b[p*NR + j] + beta * c; beta == 0 never reads c. */
+    void (*gemm_micro)(int64_t k, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                       float beta);
+    /* y[0..n) += alpha * x[0..n) */
+    void (*axpy)(int64_t n, float alpha, const float *x, float *y);
+    /* x[j] = act(x[j] + bias[j]) (bias may be NULL) */
+    void (*bias_activation)(int32_t act, int64_t n, const float *bias, float *x);
+    /* g[j] *= act'(given the activation's output h[j]) */
+    void (*activation_backward)(int32_t act, int64_t n, const float *h, float *g);
+    /* sum[j] += x[j] */
+    void (*accumulate)(int64_t n, const float *x, float *sum);
+    /* SGD with optional (Nesterov) momentum; l2 adds l2*w to the gradient. velocity may be NULL when momentum == 0. */
+    void (*sgd_update)(int64_t n, float *w, const float *g, float *velocity, float lr, float momentum,
+                       int32_t nesterov, float l2);
+    /* Adam; step_size already includes the bias corrections. */
+    void (*adam_update)(int64_t n, float *w, const float *g, float *m, float *v, float step_size,
+                        float beta1, float beta2, float epsilon, float l2);
+} mlp_kernels;
+
+extern const mlp_kernels mlp_kernels_generic;
+#if defined(__x86_64__) || defined(_M_X64)
+#  define MLP_HAVE_AVX2_KERNELS 1
+extern const mlp_kernels mlp_kernels_avx2;
+#endif
+
+/* The table chosen for this process (cpuid + xgetbv, MLNETMLP_ISA override), initialised once. */
+const mlp_kernels *mlp_kernels_get(void);
+
+/* Scalar activations shared by every ISA for edge elements. */
+float mlp_activation_scalar(int32_t act, float x);
+float mlp_activation_derivative_scalar(int32_t act, float h);
+
+#endif

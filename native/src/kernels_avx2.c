@@ -1,0 +1,214 @@
+/* AVX2 + FMA kernels. This is the only translation unit compiled with -mavx2 -mfma; nothing here
+ * runs unless dispatch.c has checked cpuid and xgetbv. */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels.h"
+#include "mlnetmlp.h"
+
+/* ---- GEMM micro-kernel: 6 x 16 floats in 12 ymm accumulators ---------------------------- */
+
+#define ROW_FMA(r)                                                      \
+    do {                                                                \
+        const __m256 ar = _mm256_broadcast_ss(a + (r));                 \
+        c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);                     \
+        c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);                     \
+    } while (0)
+
+#define ROW_STORE(r)                                                                        \
+    do {                                                                                    \
+        float *cr = c + (r) * ldc;                                                          \
+        if (beta == 0.0f) {                                                                 \
+            _mm256_storeu_ps(cr, _mm256_mul_ps(va, c##r##0));                               \
+            _mm256_storeu_ps(cr + 8, _mm256_mul_ps(va, c##r##1));                           \
+        } else {                                                                            \
+            _mm256_storeu_ps(cr, _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), _mm256_mul_ps(va, c##r##0)));         \
+            _mm256_storeu_ps(cr + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), _mm256_mul_ps(va, c##r##1))); \
+        }                                                                                   \
+    } while (0)
+
+static void gemm_micro_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
+                            float alpha, float beta)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int64_t p = 0; p < k; ++p) {
+        const __m256 b0 = _mm256_load_ps(b);
+        const __m256 b1 = _mm256_load_ps(b + 8);
+        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
+        a += MLP_MR;
+        b += MLP_NR;
+    }
+    const __m256 va = _mm256_set1_ps(alpha);
+    const __m256 vb = _mm256_set1_ps(beta);
+    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
+}
+
+/* ---- vector math ------------------------------------------------------------------------ */
+
+/* exp(x) for x in [-87.3, 88.3] (clamped): Cody-Waite range reduction and a degree-5
+ * polynomial, relative error ~2 ulp; enough for activations. */
+static inline __m256 exp_avx2(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504089f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+static inline __m256 activation_avx2(int32_t act, __m256 x)
+{
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    switch (act) {
+    case MLP_ACT_RELU: return _mm256_max_ps(x, zero);
+    case MLP_ACT_LEAKY_RELU:
+        return _mm256_blendv_ps(_mm256_mul_ps(x, _mm256_set1_ps(MLP_LEAKY_RELU_SLOPE)), x,
+                                _mm256_cmp_ps(x, zero, _CMP_GT_OQ));
+    case MLP_ACT_TANH: {
+        /* tanh(x) = sign(x) * (1 - 2 / (exp(2|x|) + 1)): no overflow, no cancellation for large |x|. */
+        const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+        const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+        const __m256 e = exp_avx2(_mm256_add_ps(ax, ax));
+        const __m256 t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+        return _mm256_or_ps(t, sign);
+    }
+    case MLP_ACT_SIGMOID:
+        return _mm256_div_ps(one, _mm256_add_ps(one, exp_avx2(_mm256_sub_ps(zero, x))));
+    default: return x;
+    }
+}
+
+static inline __m256 activation_derivative_avx2(int32_t act, __m256 h)
+{
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    switch (act) {
+    case MLP_ACT_RELU: return _mm256_and_ps(_mm256_cmp_ps(h, zero, _CMP_GT_OQ), one);
+    case MLP_ACT_LEAKY_RELU:
+        return _mm256_blendv_ps(_mm256_set1_ps(MLP_LEAKY_RELU_SLOPE), one, _mm256_cmp_ps(h, zero, _CMP_GT_OQ));
+    case MLP_ACT_TANH: return _mm256_fnmadd_ps(h, h, one);
+    case MLP_ACT_SIGMOID: return _mm256_mul_ps(h, _mm256_sub_ps(one, h));
+    default: return one;
+    }
+}
+
+/* ---- row kernels -------------------------------------------------------------------------- */
+
+static void axpy_avx2(int64_t n, float alpha, const float *x, float *y)
+{
+    const __m256 va = _mm256_set1_ps(alpha);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+    for (; j < n; ++j) y[j] = fmaf(alpha, x[j], y[j]); /* same rounding as the vector body */
+}
+
+static void bias_activation_avx2(int32_t act, int64_t n, const float *bias, float *x)
+{
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+        _mm256_storeu_ps(x + j, activation_avx2(act, v));
+    }
+    for (; j < n; ++j) x[j] = mlp_activation_scalar(act, bias ? x[j] + bias[j] : x[j]);
+}
+
+static void activation_backward_avx2(int32_t act, int64_t n, const float *h, float *g)
+{
+    if (act == MLP_ACT_IDENTITY) return;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(g + j, _mm256_mul_ps(_mm256_loadu_ps(g + j),
+                                              activation_derivative_avx2(act, _mm256_loadu_ps(h + j))));
+    for (; j < n; ++j) g[j] *= mlp_activation_derivative_scalar(act, h[j]);
+}
+
+static void accumulate_avx2(int64_t n, const float *x, float *sum)
+{
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(sum + j, _mm256_add_ps(_mm256_loadu_ps(sum + j), _mm256_loadu_ps(x + j)));
+    for (; j < n; ++j) sum[j] += x[j];
+}
+
+static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity, float lr,
+                            float momentum, int32_t nesterov, float l2)
+{
+    const __m256 vlr = _mm256_set1_ps(lr), vl2 = _mm256_set1_ps(l2), vmom = _mm256_set1_ps(momentum);
+    int64_t j = 0;
+    if (momentum == 0.0f) {
+        for (; j + 8 <= n; j += 8) {
+            const __m256 wj = _mm256_loadu_ps(w + j);
+            const __m256 grad = _mm256_fmadd_ps(vl2, wj, _mm256_loadu_ps(g + j));
+            _mm256_storeu_ps(w + j, _mm256_fnmadd_ps(vlr, grad, wj));
+        }
+        for (; j < n; ++j) w[j] -= lr * (g[j] + l2 * w[j]);
+        return;
+    }
+    for (; j + 8 <= n; j += 8) {
+        const __m256 wj = _mm256_loadu_ps(w + j);
+        const __m256 grad = _mm256_fmadd_ps(vl2, wj, _mm256_loadu_ps(g + j));
+        const __m256 vel = _mm256_fnmadd_ps(vlr, grad, _mm256_mul_ps(vmom, _mm256_loadu_ps(velocity + j)));
+        _mm256_storeu_ps(velocity + j, vel);
+        const __m256 step = nesterov ? _mm256_fnmadd_ps(vlr, grad, _mm256_mul_ps(vmom, vel)) : vel;
+        _mm256_storeu_ps(w + j, _mm256_add_ps(wj, step));
+    }
+    for (; j < n; ++j) {
+        const float grad = g[j] + l2 * w[j];
+        const float vel = momentum * velocity[j] - lr * grad;
+        velocity[j] = vel;
+        w[j] += nesterov ? momentum * vel - lr * grad : vel;
+    }
+}
+
+static void adam_update_avx2(int64_t n, float *w, const float *g, float *m, float *v, float step_size,
+                             float beta1, float beta2, float epsilon, float l2)
+{
+    const __m256 vb1 = _mm256_set1_ps(beta1), vb1c = _mm256_set1_ps(1.0f - beta1);
+    const __m256 vb2 = _mm256_set1_ps(beta2), vb2c = _mm256_set1_ps(1.0f - beta2);
+    const __m256 veps = _mm256_set1_ps(epsilon), vstep = _mm256_set1_ps(step_size), vl2 = _mm256_set1_ps(l2);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 wj = _mm256_loadu_ps(w + j);
+        const __m256 grad = _mm256_fmadd_ps(vl2, wj, _mm256_loadu_ps(g + j));
+        const __m256 mj = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + j), _mm256_mul_ps(vb1c, grad));
+        const __m256 vj = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + j), _mm256_mul_ps(vb2c, _mm256_mul_ps(grad, grad)));
+        _mm256_storeu_ps(m + j, mj);
+        _mm256_storeu_ps(v + j, vj);
+        const __m256 denom = _mm256_add_ps(_mm256_sqrt_ps(vj), veps);
+        _mm256_storeu_ps(w + j, _mm256_fnmadd_ps(vstep, _mm256_div_ps(mj, denom), wj));
+    }
+    for (; j < n; ++j) {
+        const float grad = g[j] + l2 * w[j];
+        const float mj = beta1 * m[j] + (1.0f - beta1) * grad;
+        const float vj = beta2 * v[j] + (1.0f - beta2) * grad * grad;
+        m[j] = mj;
+        v[j] = vj;
+        w[j] -= step_size * mj / (sqrtf(vj) + epsilon);
+    }
+}
+
+const mlp_kernels mlp_kernels_avx2 = {
+    "avx2",
+    gemm_micro_avx2,
+    axpy_avx2,
+    bias_activation_avx2,
+    activation_backward_avx2,
+    accumulate_avx2,
+    sgd_update_avx2,
+    adam_update_avx2,
+};

@@ -1,0 +1,135 @@
+/* Portable kernels: plain C that any compiler vectorises for its baseline ISA (SSE2, NEON). */
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "mlnetmlp.h"
+
+float mlp_activation_scalar(int32_t act, float x)
+{
+    switch (act) {
+    case MLP_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case MLP_ACT_LEAKY_RELU: return x > 0.0f ? x : MLP_LEAKY_RELU_SLOPE * x;
+    case MLP_ACT_TANH: return tanhf(x);
+    case MLP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    default: return x;
+    }
+}
+
+float mlp_activation_derivative_scalar(int32_t act, float h)
+{
+    switch (act) {
+    case MLP_ACT_RELU: return h > 0.0f ? 1.0f : 0.0f;
+    case MLP_ACT_LEAKY_RELU: return h > 0.0f ? 1.0f : MLP_LEAKY_RELU_SLOPE;
+    case MLP_ACT_TANH: return 1.0f - h * h;
+    case MLP_ACT_SIGMOID: return h * (1.0f - h);
+    default: return 1.0f;
+    }
+}
+
+static void gemm_micro_generic(int64_t k, const float *restrict a, const float *restrict b,
+                               float *restrict c, int64_t ldc, float alpha, float beta)
+{
+    float acc[MLP_MR][MLP_NR];
+    memset(acc, 0, sizeof acc);
+    for (int64_t p = 0; p < k; ++p) {
+        const float *bp = b + p * MLP_NR;
+        for (int r = 0; r < MLP_MR; ++r) {
+            const float ar = a[p * MLP_MR + r];
+            for (int j = 0; j < MLP_NR; ++j)
+                acc[r][j] += ar * bp[j];
+        }
+    }
+    for (int r = 0; r < MLP_MR; ++r) {
+        float *cr = c + r * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < MLP_NR; ++j) cr[j] = alpha * acc[r][j];
+        else
+            for (int j = 0; j < MLP_NR; ++j) cr[j] = alpha * acc[r][j] + beta * cr[j];
+    }
+}
+
+static void axpy_generic(int64_t n, float alpha, const float *restrict x, float *restrict y)
+{
+    for (int64_t j = 0; j < n; ++j) y[j] += alpha * x[j];
+}
+
+static void bias_activation_generic(int32_t act, int64_t n, const float *restrict bias, float *restrict x)
+{
+    if (bias)
+        for (int64_t j = 0; j < n; ++j) x[j] += bias[j];
+    switch (act) {
+    case MLP_ACT_IDENTITY: break;
+    case MLP_ACT_RELU:
+        for (int64_t j = 0; j < n; ++j) x[j] = x[j] > 0.0f ? x[j] : 0.0f;
+        break;
+    default:
+        for (int64_t j = 0; j < n; ++j) x[j] = mlp_activation_scalar(act, x[j]);
+        break;
+    }
+}
+
+static void activation_backward_generic(int32_t act, int64_t n, const float *restrict h, float *restrict g)
+{
+    switch (act) {
+    case MLP_ACT_IDENTITY: break;
+    case MLP_ACT_RELU:
+        for (int64_t j = 0; j < n; ++j) g[j] = h[j] > 0.0f ? g[j] : 0.0f;
+        break;
+    case MLP_ACT_TANH:
+        for (int64_t j = 0; j < n; ++j) g[j] *= 1.0f - h[j] * h[j];
+        break;
+    case MLP_ACT_SIGMOID:
+        for (int64_t j = 0; j < n; ++j) g[j] *= h[j] * (1.0f - h[j]);
+        break;
+    default:
+        for (int64_t j = 0; j < n; ++j) g[j] *= mlp_activation_derivative_scalar(act, h[j]);
+        break;
+    }
+}
+
+static void accumulate_generic(int64_t n, const float *restrict x, float *restrict sum)
+{
+    for (int64_t j = 0; j < n; ++j) sum[j] += x[j];
+}
+
+static void sgd_update_generic(int64_t n, float *restrict w, const float *restrict g, float *restrict velocity,
+                               float lr, float momentum, int32_t nesterov, float l2)
+{
+    if (momentum == 0.0f) {
+        for (int64_t j = 0; j < n; ++j) w[j] -= lr * (g[j] + l2 * w[j]);
+        return;
+    }
+    for (int64_t j = 0; j < n; ++j) {
+        const float grad = g[j] + l2 * w[j];
+        const float vel = momentum * velocity[j] - lr * grad;
+        velocity[j] = vel;
+        /* Nesterov in the form used by Keras/scikit-learn: look ahead along the new velocity. */
+        w[j] += nesterov ? momentum * vel - lr * grad : vel;
+    }
+}
+
+static void adam_update_generic(int64_t n, float *restrict w, const float *restrict g, float *restrict m,
+                                float *restrict v, float step_size, float beta1, float beta2,
+                                float epsilon, float l2)
+{
+    for (int64_t j = 0; j < n; ++j) {
+        const float grad = g[j] + l2 * w[j];
+        const float mj = beta1 * m[j] + (1.0f - beta1) * grad;
+        const float vj = beta2 * v[j] + (1.0f - beta2) * grad * grad;
+        m[j] = mj;
+        v[j] = vj;
+        w[j] -= step_size * mj / (sqrtf(vj) + epsilon);
+    }
+}
+
+const mlp_kernels mlp_kernels_generic = {
+    "generic",
+    gemm_micro_generic,
+    axpy_generic,
+    bias_activation_generic,
+    activation_backward_generic,
+    accumulate_generic,
+    sgd_update_generic,
+    adam_update_generic,
+};

@@ -1,0 +1,114 @@
+#include "loss.h"
+
+#include <math.h>
+
+#include "errors.h"
+#include "mlnetmlp.h"
+
+int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols)
+{
+    switch (loss) {
+    case MLP_LOSS_SOFTMAX_CROSS_ENTROPY:
+        MLP_CHECK(cols >= 2, "softmax cross-entropy needs at least 2 outputs (classes), got %lld", (long long)cols);
+        return MLP_OK;
+    case MLP_LOSS_SIGMOID_LOG_LOSS:
+    case MLP_LOSS_HINGE:
+        MLP_CHECK(cols == 1, "binary losses need exactly 1 output, got %lld", (long long)cols);
+        return MLP_OK;
+    case MLP_LOSS_SQUARED:
+        MLP_CHECK(cols >= 1, "squared loss needs at least 1 output");
+        return MLP_OK;
+    default:
+        return mlp_fail(MLP_ERR_INVALID_ARGUMENT, "unknown loss %d", (int)loss);
+    }
+}
+
+/* log(sum(exp(z))) - z[label] with max-shift; grad = (softmax - onehot) * scale. */
+static float softmax_cross_entropy(int64_t cols, const float *z, int32_t label, float scale, float *grad,
+                                   int *correct)
+{
+    float zmax = z[0];
+    int64_t argmax = 0;
+    for (int64_t j = 1; j < cols; ++j)
+        if (z[j] > zmax) { zmax = z[j]; argmax = j; }
+    double sum = 0.0;
+    for (int64_t j = 0; j < cols; ++j) sum += exp((double)(z[j] - zmax));
+    *correct = argmax == label;
+    if (grad) {
+        const double inv = 1.0 / sum;
+        for (int64_t j = 0; j < cols; ++j)
+            grad[j] = (float)(exp((double)(z[j] - zmax)) * inv - (j == label ? 1.0 : 0.0)) * scale;
+    }
+    return (float)(log(sum) - (double)(z[label] - zmax));
+}
+
+static float sigmoid_log_loss(float z, float y, float scale, float *grad, int *correct)
+{
+    *correct = (z > 0.0f) == (y > 0.5f);
+    if (grad) {
+        const float p = z >= 0.0f ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
+        *grad = (p - y) * scale;
+    }
+    /* log(1 + exp(z)) - y z, written so that exp never overflows. */
+    return fmaxf(z, 0.0f) - y * z + log1pf(expf(-fabsf(z)));
+}
+
+static float hinge(float z, float y, float scale, float *grad, int *correct)
+{
+    const float t = y > 0.5f ? 1.0f : -1.0f;
+    *correct = (z > 0.0f) == (y > 0.5f);
+    const float margin = 1.0f - t * z;
+    if (grad) *grad = margin > 0.0f ? -t * scale : 0.0f;
+    return margin > 0.0f ? margin : 0.0f;
+}
+
+int32_t mlp_loss_run(const mlp_loss_batch *b, mlp_loss_sums *sums)
+{
+    double loss_sum = 0.0, metric_sum = 0.0, weight_sum = 0.0;
+    for (int64_t r = 0; r < b->rows; ++r) {
+        const int64_t ex = b->row_index ? b->row_index[r] : r;
+        const float w = b->weights ? b->weights[ex] : 1.0f;
+        const float scale = w * b->grad_scale;
+        const float *z = b->z + r * b->ldz;
+        float *g = b->grad ? b->grad + r * b->ldg : NULL;
+        float loss = 0.0f;
+        int correct = 0;
+        switch (b->loss) {
+        case MLP_LOSS_SOFTMAX_CROSS_ENTROPY: {
+            const int32_t label = b->labels[ex];
+            if (label < 0 || label >= b->cols)
+                return mlp_fail(MLP_ERR_INVALID_ARGUMENT, "label %d of row %lld is outside [0, %lld)", (int)label,
+                                (long long)ex, (long long)b->cols);
+            loss = softmax_cross_entropy(b->cols, z, label, scale, g, &correct);
+            metric_sum += correct ? w : 0.0;
+            break;
+        }
+        case MLP_LOSS_SIGMOID_LOG_LOSS:
+            loss = sigmoid_log_loss(z[0], b->targets[ex], scale, g, &correct);
+            metric_sum += correct ? w : 0.0;
+            break;
+        case MLP_LOSS_HINGE:
+            loss = hinge(z[0], b->targets[ex], scale, g, &correct);
+            metric_sum += correct ? w : 0.0;
+            break;
+        default: { /* squared: 0.5 (z - y)^2 per output, metric = (z - y)^2 */
+            const float *y = b->targets + ex * b->cols;
+            double sq = 0.0;
+            for (int64_t j = 0; j < b->cols; ++j) {
+                const float d = z[j] - y[j];
+                if (g) g[j] = d * scale;
+                sq += (double)d * d;
+            }
+            loss = (float)(0.5 * sq);
+            metric_sum += w * sq;
+            break;
+        }
+        }
+        loss_sum += (double)w * loss;
+        weight_sum += w;
+    }
+    sums->loss += loss_sum;
+    sums->metric += metric_sum;
+    sums->weight += weight_sum;
+    return MLP_OK;
+}

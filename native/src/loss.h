@@ -1,0 +1,34 @@
+/* Output-layer losses fused with their gradient (softmax + cross-entropy, sigmoid + log-loss,
+ * hinge, squared error), numerically stable for any logit. */
+#ifndef MLP_LOSS_H
+#define MLP_LOSS_H
+
+#include <stdint.h>
+
+typedef struct mlp_loss_batch {
+    int32_t loss;          /* enum mlp_loss */
+    int64_t rows, cols;
+    const float *z;        /* raw outputs, rows x cols */
+    int64_t ldz;
+    const int32_t *labels; /* class indices (softmax), indexed through row_index */
+    const float *targets;  /* cols floats per row (other losses), indexed through row_index */
+    const float *weights;  /* per-row weights or NULL, indexed through row_index */
+    const int32_t *row_index; /* row r of z belongs to example row_index[r] (NULL: r itself) */
+    float grad_scale;      /* the gradient is multiplied by weight * grad_scale */
+    float *grad;           /* rows x cols, may be NULL (evaluation only) */
+    int64_t ldg;
+} mlp_loss_batch;
+
+typedef struct mlp_loss_sums {
+    double loss;   /* sum of weighted losses */
+    double metric; /* weighted correct predictions (classification) or squared errors (regression) */
+    double weight; /* sum of weights */
+} mlp_loss_sums;
+
+/* Adds the batch to *sums. Fails (with a message) on a label outside [0, cols). */
+int32_t mlp_loss_run(const mlp_loss_batch *batch, mlp_loss_sums *sums);
+
+/* Checks that loss and output width fit together. */
+int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols);
+
+#endif

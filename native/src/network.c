@@ -1,0 +1,233 @@
+/* Network creation, parameters, initialisation and reentrant scoring. */
+#include "network.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "errors.h"
+#include "gemm.h"
+#include "loss.h"
+#include "memory.h"
+#include "random.h"
+
+/* Rows scored per pass: bounds the workspace and keeps activations in cache. */
+#define PREDICT_CHUNK 256
+
+MLP_API int32_t mlp_network_create(int32_t num_layers, const int32_t *layer_sizes, int32_t hidden_activation,
+                                   int32_t loss, mlp_network **out)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(out);
+    *out = NULL;
+    MLP_CHECK_NOT_NULL(layer_sizes);
+    MLP_CHECK(num_layers >= 1 && num_layers <= MLP_MAX_LAYERS, "num_layers must be in [1, %d], got %d",
+              MLP_MAX_LAYERS, (int)num_layers);
+    MLP_CHECK(hidden_activation >= MLP_ACT_IDENTITY && hidden_activation <= MLP_ACT_SIGMOID,
+              "unknown activation %d", (int)hidden_activation);
+    for (int32_t i = 0; i <= num_layers; ++i)
+        MLP_CHECK(layer_sizes[i] >= 1 && layer_sizes[i] <= MLP_MAX_WIDTH, "layer size %d is %d; it must be in [1, %d]",
+                  (int)i, (int)layer_sizes[i], MLP_MAX_WIDTH);
+    int32_t status = mlp_loss_check_outputs(loss, layer_sizes[num_layers]);
+    if (status != MLP_OK)
+        return status;
+
+    mlp_network *net = calloc(1, sizeof *net);
+    if (!net)
+        return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating a network");
+    net->num_layers = num_layers;
+    net->hidden_activation = hidden_activation;
+    net->loss = loss;
+    int64_t offset = 0;
+    for (int32_t l = 0; l < num_layers; ++l) {
+        net->sizes[l] = layer_sizes[l];
+        net->weight_offset[l] = offset;
+        offset += (int64_t)layer_sizes[l] * layer_sizes[l + 1];
+        net->bias_offset[l] = offset;
+        offset += layer_sizes[l + 1];
+        if (offset > MLP_MAX_PARAMETERS) {
+            free(net);
+            return mlp_fail(MLP_ERR_INVALID_ARGUMENT, "the network has more than %lld parameters",
+                            (long long)MLP_MAX_PARAMETERS);
+        }
+    }
+    net->sizes[num_layers] = layer_sizes[num_layers];
+    net->parameter_count = offset;
+    net->params = mlp_alloc_floats(offset);
+    if (!net->params) {
+        free(net);
+        return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating %lld parameters", (long long)offset);
+    }
+    memset(net->params, 0, (size_t)offset * sizeof(float));
+    *out = net;
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_network_destroy(mlp_network *net)
+{
+    mlp_clear_error();
+    if (net) {
+        mlp_free(net->params);
+        free(net);
+    }
+    return MLP_OK;
+}
+
+int64_t mlp_network_max_hidden(const mlp_network *net)
+{
+    int64_t w = 0;
+    for (int32_t l = 1; l < net->num_layers; ++l)
+        if (net->sizes[l] > w) w = net->sizes[l];
+    return w;
+}
+
+MLP_API int32_t mlp_network_init(mlp_network *net, uint64_t seed)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(net);
+    mlp_rng rng;
+    mlp_rng_seed(&rng, seed);
+    const int relu_like = net->hidden_activation == MLP_ACT_RELU || net->hidden_activation == MLP_ACT_LEAKY_RELU;
+    for (int32_t l = 0; l < net->num_layers; ++l) {
+        const int64_t fan_in = net->sizes[l], fan_out = net->sizes[l + 1];
+        float *w = net->params + net->weight_offset[l];
+        /* He (normal, variance 2/fan_in) feeds ReLU-like units; Glorot (uniform, variance
+         * 2/(fan_in+fan_out)) suits tanh/sigmoid and the output layer. */
+        const int he = relu_like && l < net->num_layers - 1;
+        const double limit = sqrt(6.0 / (double)(fan_in + fan_out)), stddev = sqrt(2.0 / (double)fan_in);
+        for (int64_t i = 0; i < fan_in * fan_out; ++i)
+            w[i] = (float)(he ? stddev * mlp_rng_normal(&rng) : limit * (2.0 * mlp_rng_uniform(&rng) - 1.0));
+        memset(net->params + net->bias_offset[l], 0, (size_t)fan_out * sizeof(float));
+    }
+    return MLP_OK;
+}
+
+static int32_t check_layer_args(const mlp_network *net, int32_t layer, int64_t weight_count, int64_t bias_count)
+{
+    MLP_CHECK_NOT_NULL(net);
+    MLP_CHECK(layer >= 0 && layer < net->num_layers, "layer %d is outside [0, %d)", (int)layer, (int)net->num_layers);
+    const int64_t wc = (int64_t)net->sizes[layer] * net->sizes[layer + 1];
+    MLP_CHECK(weight_count == wc, "layer %d has %lld weights, the buffer holds %lld", (int)layer, (long long)wc,
+              (long long)weight_count);
+    MLP_CHECK(bias_count == net->sizes[layer + 1], "layer %d has %d biases, the buffer holds %lld", (int)layer,
+              (int)net->sizes[layer + 1], (long long)bias_count);
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_network_get_layer(const mlp_network *net, int32_t layer, float *weights, int64_t weight_count,
+                                      float *biases, int64_t bias_count)
+{
+    mlp_clear_error();
+    int32_t status = check_layer_args(net, layer, weight_count, bias_count);
+    if (status != MLP_OK) return status;
+    MLP_CHECK_NOT_NULL(weights);
+    MLP_CHECK_NOT_NULL(biases);
+    memcpy(weights, net->params + net->weight_offset[layer], (size_t)weight_count * sizeof(float));
+    memcpy(biases, net->params + net->bias_offset[layer], (size_t)bias_count * sizeof(float));
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_network_set_layer(mlp_network *net, int32_t layer, const float *weights, int64_t weight_count,
+                                      const float *biases, int64_t bias_count)
+{
+    mlp_clear_error();
+    int32_t status = check_layer_args(net, layer, weight_count, bias_count);
+    if (status != MLP_OK) return status;
+    MLP_CHECK_NOT_NULL(weights);
+    MLP_CHECK_NOT_NULL(biases);
+    for (int64_t i = 0; i < weight_count; ++i)
+        MLP_CHECK(isfinite(weights[i]), "weight %lld of layer %d is not finite", (long long)i, (int)layer);
+    for (int64_t i = 0; i < bias_count; ++i)
+        MLP_CHECK(isfinite(biases[i]), "bias %lld of layer %d is not finite", (long long)i, (int)layer);
+    memcpy(net->params + net->weight_offset[layer], weights, (size_t)weight_count * sizeof(float));
+    memcpy(net->params + net->bias_offset[layer], biases, (size_t)bias_count * sizeof(float));
+    return MLP_OK;
+}
+
+/* ---- scoring ------------------------------------------------------------------------------------ */
+
+static int64_t predict_gemm_floats(const mlp_network *net, int64_t chunk)
+{
+    int64_t most = 0;
+    for (int32_t l = 0; l < net->num_layers; ++l) {
+        const int64_t w = mlp_gemm_workspace_floats(chunk, net->sizes[l + 1], net->sizes[l]);
+        if (w > most) most = w;
+    }
+    return most;
+}
+
+static int64_t predict_workspace_floats(const mlp_network *net, int64_t rows)
+{
+    const int64_t chunk = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK;
+    return 2 * chunk * mlp_network_max_hidden(net) + predict_gemm_floats(net, chunk) + 32;
+}
+
+MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows, int64_t *count)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(net);
+    MLP_CHECK_NOT_NULL(count);
+    MLP_CHECK(rows >= 0, "rows must not be negative, got %lld", (long long)rows);
+    *count = predict_workspace_floats(net, rows);
+    return MLP_OK;
+}
+
+void mlp_network_output_transform(const mlp_network *net, float *out, int64_t ldo, int64_t rows)
+{
+    const int64_t cols = net->sizes[net->num_layers];
+    for (int64_t r = 0; r < rows; ++r) {
+        float *o = out + r * ldo;
+        if (net->loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY) {
+            float zmax = o[0];
+            for (int64_t j = 1; j < cols; ++j) zmax = o[j] > zmax ? o[j] : zmax;
+            double sum = 0.0;
+            for (int64_t j = 0; j < cols; ++j) sum += exp((double)(o[j] - zmax));
+            for (int64_t j = 0; j < cols; ++j) o[j] = (float)(exp((double)(o[j] - zmax)) / sum);
+        } else if (net->loss == MLP_LOSS_SIGMOID_LOG_LOSS) {
+            o[0] = o[0] >= 0.0f ? 1.0f / (1.0f + expf(-o[0])) : expf(o[0]) / (1.0f + expf(o[0]));
+        }
+    }
+}
+
+MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int64_t ldx, int64_t rows, int32_t output,
+                                    float *out, int64_t ldo, float *workspace, int64_t workspace_count)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(net);
+    MLP_CHECK(rows >= 0, "rows must not be negative, got %lld", (long long)rows);
+    MLP_CHECK(output == MLP_OUTPUT_RAW || output == MLP_OUTPUT_PROBABILITY, "unknown output kind %d", (int)output);
+    const int64_t in = net->sizes[0], outs = net->sizes[net->num_layers];
+    MLP_CHECK(ldx >= in, "ldx is %lld but the network has %lld inputs", (long long)ldx, (long long)in);
+    MLP_CHECK(ldo >= outs, "ldo is %lld but the network has %lld outputs", (long long)ldo, (long long)outs);
+    if (rows == 0)
+        return MLP_OK;
+    MLP_CHECK_NOT_NULL(x);
+    MLP_CHECK_NOT_NULL(out);
+    MLP_CHECK_NOT_NULL(workspace);
+    const int64_t needed = predict_workspace_floats(net, rows);
+    MLP_CHECK(workspace_count >= needed, "the workspace holds %lld floats but %lld are needed for %lld rows",
+              (long long)workspace_count, (long long)needed, (long long)rows);
+
+    const mlp_kernels *kern = mlp_kernels_get();
+    const int64_t chunk_max = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK, hidden = mlp_network_max_hidden(net);
+    float *buffers[2] = {workspace, workspace + chunk_max * hidden};
+    float *gemm_ws = workspace + 2 * chunk_max * hidden;
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk_max) {
+        const int64_t chunk = rows - r0 < chunk_max ? rows - r0 : chunk_max;
+        const float *h = x + r0 * ldx;
+        int64_t ldh = ldx;
+        for (int32_t l = 0; l < net->num_layers; ++l) {
+            const int last = l == net->num_layers - 1;
+            float *z = last ? out + r0 * ldo : buffers[l & 1];
+            const int64_t ldz = last ? ldo : net->sizes[l + 1];
+            const mlp_gemm_problem g = {0, 0, chunk, net->sizes[l + 1], net->sizes[l], 1.0f,
+                                        h, ldh, net->params + net->weight_offset[l], net->sizes[l + 1], 0.0f, z, ldz,
+                                        net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
+            mlp_gemm(kern, &g, 1, gemm_ws);
+            h = z;
+            ldh = ldz;
+        }
+        if (output == MLP_OUTPUT_PROBABILITY)
+            mlp_network_output_transform(net, out + r0 * ldo, ldo, chunk);
+    }
+    return MLP_OK;
+}

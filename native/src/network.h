@@ -1,0 +1,37 @@
+/* The network object shared by scoring (network.c) and training (trainer.c). */
+#ifndef MLP_NETWORK_H
+#define MLP_NETWORK_H
+
+#include <stdint.h>
+
+#include "mlnetmlp.h"
+
+#define MLP_MAX_LAYERS 64
+#define MLP_MAX_WIDTH (1 << 24)
+#define MLP_MAX_PARAMETERS ((int64_t)INT32_MAX)
+
+struct mlp_network {
+    int32_t num_layers;
+    int32_t sizes[MLP_MAX_LAYERS + 1]; /* input width, hidden widths..., output width */
+    int32_t hidden_activation;
+    int32_t loss;
+    int64_t parameter_count;
+    /* All parameters in one block: layer l's weights [in, out] at weight_offset[l], its biases at
+     * bias_offset[l]. Gradients and optimizer state use the same layout. */
+    int64_t weight_offset[MLP_MAX_LAYERS], bias_offset[MLP_MAX_LAYERS];
+    float *params;
+};
+
+/* The activation after layer l: the hidden activation, identity for the output layer. */
+static inline int32_t mlp_layer_activation(const mlp_network *net, int32_t l)
+{
+    return l == net->num_layers - 1 ? MLP_ACT_IDENTITY : net->hidden_activation;
+}
+
+/* Widest hidden layer (0 for a linear model). */
+int64_t mlp_network_max_hidden(const mlp_network *net);
+
+/* In-place softmax / sigmoid of raw outputs, per the network's loss. */
+void mlp_network_output_transform(const mlp_network *net, float *out, int64_t ldo, int64_t rows);
+
+#endif

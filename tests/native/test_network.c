@@ -1,0 +1,227 @@
+/* Networks and training: whole-network gradient check, learning XOR, scoring consistency,
+ * determinism across thread counts, argument checks and handle hygiene. */
+#include <string.h>
+
+#include "mlnetmlp.h"
+#include "test_util.h"
+
+static mlp_train_config config(int optimizer, float lr, int batch, int threads)
+{
+    mlp_train_config c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = (int32_t)sizeof c;
+    c.optimizer = optimizer;
+    c.learning_rate = lr;
+    c.beta1 = 0.9f, c.beta2 = 0.999f, c.epsilon = 1e-8f;
+    c.max_batch_rows = batch;
+    c.num_threads = threads;
+    return c;
+}
+
+static int64_t layer_weights(const int32_t *sizes, int l) { return (int64_t)sizes[l] * sizes[l + 1]; }
+
+/* d(loss)/d(param) by central differences against the analytic gradient, for every activation. */
+static void test_gradient_check(void)
+{
+    const int32_t sizes[4] = {5, 7, 6, 3};
+    enum { ROWS = 9 };
+    uint64_t seed = 5;
+    float x[ROWS * 5], weights[ROWS];
+    int32_t labels[ROWS];
+    for (int i = 0; i < ROWS * 5; ++i) x[i] = test_uniform(&seed);
+    for (int i = 0; i < ROWS; ++i) labels[i] = i % 3, weights[i] = 0.5f + (float)(i % 4);
+    for (int act = MLP_ACT_IDENTITY; act <= MLP_ACT_SIGMOID; ++act) {
+        mlp_network *net;
+        CHECK_OK(mlp_network_create(3, sizes, act, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        CHECK_OK(mlp_network_init(net, 42));
+        mlp_train_config c = config(MLP_OPT_SGD, 0.1f, ROWS, 1);
+        c.l2 = 0.01f;
+        mlp_trainer *t;
+        CHECK_OK(mlp_trainer_create(net, &c, &t));
+        double loss;
+        CHECK_OK(mlp_trainer_step(t, x, 5, ROWS, NULL, ROWS, labels, NULL, weights, 0, &loss));
+        int worst_ok = 1;
+        for (int l = 0; l < 3; ++l) {
+            const int64_t wc = layer_weights(sizes, l), bc = sizes[l + 1];
+            float w[64], b[8], gw[64], gb[8];
+            CHECK_OK(mlp_network_get_layer(net, l, w, wc, b, bc));
+            CHECK_OK(mlp_trainer_get_gradient(t, l, gw, wc, gb, bc));
+            for (int64_t i = 0; i < wc + bc; ++i) {
+                float *p = i < wc ? &w[i] : &b[i - wc];
+                const float saved = *p, e = 1e-2f;
+                double up, down;
+                *p = saved + e;
+                CHECK_OK(mlp_network_set_layer(net, l, w, wc, b, bc));
+                CHECK_OK(mlp_trainer_step(t, x, 5, ROWS, NULL, ROWS, labels, NULL, weights, 0, &up));
+                *p = saved - e;
+                CHECK_OK(mlp_network_set_layer(net, l, w, wc, b, bc));
+                CHECK_OK(mlp_trainer_step(t, x, 5, ROWS, NULL, ROWS, labels, NULL, weights, 0, &down));
+                *p = saved;
+                CHECK_OK(mlp_network_set_layer(net, l, w, wc, b, bc));
+                /* the L2 term (0.5 * l2 * w^2 on weights) is not in the reported loss: add its derivative */
+                const double fd = (up - down) / (2.0 * e) + (i < wc ? c.l2 * saved : 0.0);
+                const double an = i < wc ? gw[i] : gb[i - wc];
+                const double kink = act == MLP_ACT_RELU || act == MLP_ACT_LEAKY_RELU ? 5e-3 : 0.0;
+                if (!(fabs(an - fd) <= 2e-3 + kink + 2e-2 * fabs(fd)) && worst_ok) {
+                    CHECK(0, "act %d layer %d param %lld: analytic %g, finite difference %g", act, l, (long long)i, an, fd);
+                    worst_ok = 0;
+                }
+            }
+        }
+        mlp_trainer_destroy(t);
+        mlp_network_destroy(net);
+    }
+}
+
+/* XOR is not linearly separable: a 2-8-2 tanh network must learn it. */
+static void test_learns_xor(void)
+{
+    const float x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+    const int32_t y[4] = {0, 1, 1, 0};
+    const int32_t sizes[3] = {2, 8, 2};
+    mlp_network *net;
+    CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_TANH, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+    CHECK_OK(mlp_network_init(net, 1));
+    mlp_train_config c = config(MLP_OPT_ADAM, 0.05f, 4, 1);
+    mlp_trainer *t;
+    CHECK_OK(mlp_trainer_create(net, &c, &t));
+    double first = 0, loss = 0;
+    for (int i = 0; i < 500; ++i) {
+        CHECK_OK(mlp_trainer_step(t, x, 2, 4, NULL, 4, y, NULL, NULL, 1, &loss));
+        if (i == 0) first = loss;
+    }
+    CHECK(loss < 0.05 && loss < first, "XOR loss went from %g to %g", first, loss);
+    double lsum, correct, wsum;
+    CHECK_OK(mlp_trainer_evaluate(t, x, 2, 4, NULL, 4, y, NULL, NULL, &lsum, &correct, &wsum));
+    CHECK(correct == 4.0 && wsum == 4.0, "XOR accuracy %g/%g", correct, wsum);
+
+    int64_t ws_count;
+    CHECK_OK(mlp_network_workspace_size(net, 4, &ws_count));
+    float *ws = malloc(sizeof(float) * (size_t)ws_count), prob[8];
+    CHECK_OK(mlp_network_predict(net, x, 2, 4, MLP_OUTPUT_PROBABILITY, prob, 2, ws, ws_count));
+    for (int r = 0; r < 4; ++r) {
+        CHECK(fabs(prob[2 * r] + prob[2 * r + 1] - 1.0f) < 1e-6, "probabilities of row %d sum to %g", r,
+              prob[2 * r] + prob[2 * r + 1]);
+        CHECK(prob[2 * r + y[r]] > 0.9f, "row %d: p(correct) = %g", r, prob[2 * r + y[r]]);
+    }
+    CHECK(mlp_network_predict(net, x, 2, 4, MLP_OUTPUT_RAW, prob, 2, ws, ws_count - 1) == MLP_ERR_INVALID_ARGUMENT,
+          "short workspace accepted");
+    free(ws);
+    mlp_trainer_destroy(t);
+    mlp_network_destroy(net);
+}
+
+/* One row scores bit-identically alone or inside a batch (the few-row and blocked GEMM paths agree),
+ * and training is bit-identical for 1, 2 and 3 threads. */
+static void test_consistency(void)
+{
+    const int32_t sizes[4] = {300, 64, 40, 10};
+    enum { ROWS = 200 };
+    uint64_t seed = 17;
+    float *x = malloc(sizeof(float) * ROWS * 300);
+    int32_t y[ROWS], idx[64];
+    for (int i = 0; i < ROWS * 300; ++i) x[i] = test_uniform(&seed);
+    for (int i = 0; i < ROWS; ++i) y[i] = i % 10;
+    for (int i = 0; i < 64; ++i) idx[i] = (i * 37) % ROWS;
+
+    float *params[3] = {NULL, NULL, NULL};
+    for (int threads = 1; threads <= 3; ++threads) {
+        mlp_network *net;
+        CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        CHECK_OK(mlp_network_init(net, 3));
+        mlp_train_config c = config(MLP_OPT_ADAM, 1e-3f, 64, threads);
+        mlp_trainer *t;
+        CHECK_OK(mlp_trainer_create(net, &c, &t));
+        double loss;
+        for (int s = 0; s < 5; ++s) CHECK_OK(mlp_trainer_step(t, x, 300, ROWS, idx, 64, y, NULL, NULL, 1, &loss));
+        params[threads - 1] = malloc(sizeof(float) * 300 * 64);
+        float b[64];
+        CHECK_OK(mlp_network_get_layer(net, 0, params[threads - 1], 300 * 64, b, 64));
+
+        if (threads == 1) {
+            int64_t ws_count;
+            CHECK_OK(mlp_network_workspace_size(net, ROWS, &ws_count));
+            float *ws = malloc(sizeof(float) * (size_t)ws_count), *all = malloc(sizeof(float) * ROWS * 10), one[10];
+            CHECK_OK(mlp_network_predict(net, x, 300, ROWS, MLP_OUTPUT_PROBABILITY, all, 10, ws, ws_count));
+            for (int r = 0; r < ROWS; r += 13) {
+                CHECK_OK(mlp_network_predict(net, x + r * 300, 300, 1, MLP_OUTPUT_PROBABILITY, one, 10, ws, ws_count));
+                CHECK(memcmp(one, all + r * 10, sizeof one) == 0, "row %d scores differently alone", r);
+            }
+            free(ws), free(all);
+        }
+        mlp_trainer_destroy(t);
+        mlp_network_destroy(net);
+    }
+    CHECK(memcmp(params[0], params[1], sizeof(float) * 300 * 64) == 0, "2 threads train differently from 1");
+    CHECK(memcmp(params[0], params[2], sizeof(float) * 300 * 64) == 0, "3 threads train differently from 1");
+    for (int i = 0; i < 3; ++i) free(params[i]);
+    free(x);
+}
+
+static void test_arguments(void)
+{
+    mlp_network *net = NULL;
+    const int32_t sizes[3] = {4, 3, 2};
+    const int32_t zero[3] = {4, 0, 2};
+    CHECK(mlp_network_create(2, zero, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net) == MLP_ERR_INVALID_ARGUMENT && !net,
+          "zero-width layer accepted");
+    CHECK(mlp_network_create(0, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net) == MLP_ERR_INVALID_ARGUMENT,
+          "zero layers accepted");
+    CHECK(mlp_network_create(2, sizes, 17, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net) == MLP_ERR_INVALID_ARGUMENT,
+          "bad activation accepted");
+    CHECK(mlp_network_create(2, sizes, MLP_ACT_RELU, MLP_LOSS_SIGMOID_LOG_LOSS, &net) == MLP_ERR_INVALID_ARGUMENT,
+          "binary loss with two outputs accepted");
+    const int32_t huge[3] = {1 << 24, 1 << 24, 2};
+    CHECK(mlp_network_create(2, huge, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net) == MLP_ERR_INVALID_ARGUMENT,
+          "2^48 parameters accepted");
+    CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+    float w[12], b[3];
+    CHECK(mlp_network_get_layer(net, 2, w, 12, b, 3) == MLP_ERR_INVALID_ARGUMENT, "layer 2 of 2 accepted");
+    CHECK(mlp_network_get_layer(net, 0, w, 11, b, 3) == MLP_ERR_INVALID_ARGUMENT, "short weight buffer accepted");
+    memset(w, 0, sizeof w), memset(b, 0, sizeof b);
+    w[3] = NAN;
+    CHECK(mlp_network_set_layer(net, 0, w, 12, b, 3) == MLP_ERR_INVALID_ARGUMENT, "NaN weight accepted");
+
+    mlp_train_config c = config(MLP_OPT_ADAM, 0.01f, 8, 1);
+    mlp_trainer *t = NULL;
+    c.struct_size = 8;
+    CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT && !t, "wrong struct_size accepted");
+    c = config(MLP_OPT_ADAM, -1.0f, 8, 1);
+    CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT, "negative learning rate accepted");
+    c = config(MLP_OPT_SGD, 0.1f, 8, 1);
+    c.momentum = 1.0f;
+    CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT, "momentum 1 accepted");
+    c = config(MLP_OPT_ADAM, 0.01f, 8, 1);
+    CHECK_OK(mlp_trainer_create(net, &c, &t));
+    float x[16] = {0};
+    int32_t y[4] = {0, 1, 0, 1}, bad_idx[2] = {0, 4};
+    double loss;
+    CHECK(mlp_trainer_step(t, x, 4, 4, NULL, 9, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT, "batch > max");
+    CHECK(mlp_trainer_step(t, x, 4, 4, bad_idx, 2, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT,
+          "row index past x accepted");
+    y[2] = 2;
+    CHECK(mlp_trainer_step(t, x, 4, 4, NULL, 4, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT,
+          "label out of range accepted");
+    y[2] = 0;
+    const float nan_w[4] = {1, NAN, 1, 1};
+    CHECK(mlp_trainer_step(t, x, 4, 4, NULL, 4, y, NULL, nan_w, 1, &loss) == MLP_ERR_NOT_FINITE, "NaN loss accepted");
+    CHECK(strstr(mlp_last_error_message(), "learning rate") != NULL, "message: %s", mlp_last_error_message());
+    CHECK(mlp_trainer_step(t, x, 4, 4, NULL, 4, NULL, (float[4]){0}, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT,
+          "targets for softmax accepted");
+    CHECK_OK(mlp_trainer_step(t, x, 4, 4, NULL, 4, y, NULL, NULL, 1, &loss));
+    CHECK(mlp_trainer_set_learning_rate(t, NAN) == MLP_ERR_INVALID_ARGUMENT, "NaN learning rate accepted");
+    CHECK_OK(mlp_trainer_destroy(t));
+    CHECK_OK(mlp_network_destroy(net));
+    CHECK_OK(mlp_network_destroy(NULL));
+    CHECK_OK(mlp_trainer_destroy(NULL));
+}
+
+int main(void)
+{
+    printf("isa: %s\n", mlp_isa());
+    test_gradient_check();
+    test_learns_xor();
+    test_consistency();
+    test_arguments();
+    return test_report("test_network");
+}

@@ -1,0 +1,50 @@
+/* A minimal test harness: CHECK records failures, main returns non-zero if any. */
+#ifndef MLP_TEST_UTIL_H
+#define MLP_TEST_UTIL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int test_failures;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            ++test_failures;                                               \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fprintf(stderr, "\n");                                         \
+            if (test_failures > 20) exit(1);                               \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_OK(call)                                                                    \
+    do {                                                                                  \
+        int32_t st_ = (call);                                                             \
+        CHECK(st_ == 0, "%s returned %d: %s", #call, (int)st_, mlp_last_error_message()); \
+    } while (0)
+
+static inline uint64_t test_rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [-1, 1). */
+static inline float test_uniform(uint64_t *s) { return (float)((double)(test_rng_next(s) >> 11) * 0x1.0p-52 - 1.0); }
+
+static inline int test_report(const char *name)
+{
+    if (test_failures) {
+        fprintf(stderr, "%s: %d check(s) failed\n", name, test_failures);
+        return 1;
+    }
+    printf("%s: all checks passed\n", name);
+    return 0;
+}
+
+#endif
