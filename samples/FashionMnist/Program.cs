@@ -1,0 +1,9 @@
+using System;
+
+namespace FashionMnist
+{
+    internal static class Program
+    {
+        private static int Main(string[] args) => SampleApp.Run(args, Console.Out);
+    }
+}

@@ -1,0 +1,53 @@
+using MlNetMlp;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML
+{
+    /// <summary>Catalog extensions that add the MlNetMlp trainers to <see cref="MLContext"/>, next to the built-in ones
+    /// (in namespace <c>Microsoft.ML</c>, like the trainers of other ML.NET packages).</summary>
+    public static class MlpCatalog
+    {
+        /// <summary>A multiclass multilayer perceptron with the default architecture unless <paramref name="hiddenLayerSizes"/> is given.</summary>
+        /// <param name="catalog">The multiclass trainers catalog.</param>
+        /// <param name="labelColumnName">Label column: a key type (use <c>MapValueToKey</c>).</param>
+        /// <param name="featureColumnName">Feature column: a known-size vector of <see cref="float"/>.</param>
+        /// <param name="exampleWeightColumnName">Optional example weight column (<see cref="float"/>), scaling each example's loss.</param>
+        /// <param name="hiddenLayerSizes">Hidden layer widths (null: the default { 512, 256 }; empty: no hidden layer).</param>
+        /// <param name="numberOfEpochs">Passes over the data (null: the default, 30).</param>
+        /// <example><code>
+        /// var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+        ///     .Append(ml.Transforms.NormalizeMinMax("Features"))
+        ///     .Append(ml.MulticlassClassification.Trainers.Mlp(hiddenLayerSizes: new[] { 256, 128 }));
+        /// </code></example>
+        public static MlpMulticlassTrainer Mlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+            string labelColumnName = DefaultColumnNames.Label,
+            string featureColumnName = DefaultColumnNames.Features,
+            string exampleWeightColumnName = null,
+            int[] hiddenLayerSizes = null,
+            int? numberOfEpochs = null)
+        {
+            var options = new MlpMulticlassTrainer.Options
+            {
+                LabelColumnName = labelColumnName,
+                FeatureColumnName = featureColumnName,
+                ExampleWeightColumnName = exampleWeightColumnName,
+            };
+            if (hiddenLayerSizes != null)
+                options.HiddenLayerSizes = hiddenLayerSizes;
+            if (numberOfEpochs.HasValue)
+                options.NumberOfEpochs = numberOfEpochs.Value;
+            return Mlp(catalog, options);
+        }
+
+        /// <summary>A multiclass multilayer perceptron configured by <paramref name="options"/>.</summary>
+        /// <param name="catalog">The multiclass trainers catalog.</param>
+        /// <param name="options">Architecture, optimizer and training controls.</param>
+        public static MlpMulticlassTrainer Mlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+            MlpMulticlassTrainer.Options options)
+        {
+            Contracts.CheckValue(catalog, nameof(catalog));
+            return new MlpMulticlassTrainer(catalog.GetEnvironment(), options);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System;
+using System.Threading;
+using Microsoft.ML.Trainers;
+
+namespace MlNetMlp
+{
+    /// <summary>Options shared by the MlNetMlp trainers. Defaults are tuned on Fashion-MNIST (784 inputs, 10 classes,
+    /// features scaled to [0, 1]); see the README for the measured results.</summary>
+    public abstract class MlpTrainerOptionsBase : TrainerInputBaseWithWeight
+    {
+        /// <summary>Widths of the hidden layers, input side first. Empty means no hidden layer: a linear model
+        /// (softmax / logistic / linear regression). Default: { 512, 256 }.</summary>
+        public int[] HiddenLayerSizes = { 512, 256 };
+
+        /// <summary>Non-linearity after each hidden layer. Default: <see cref="MlpActivation.Relu"/>.</summary>
+        public MlpActivation Activation = MlpActivation.Relu;
+
+        /// <summary>Gradient-descent method. Default: <see cref="MlpOptimizer.Adam"/>.</summary>
+        public MlpOptimizer Optimizer = MlpOptimizer.Adam;
+
+        /// <summary>Initial step size. Default: 0.001 (suits Adam; use about 0.05 for SGD with momentum).</summary>
+        public float LearningRate = 0.001f;
+
+        /// <summary>Momentum of <see cref="MlpOptimizer.Sgd"/>, in [0, 1). Default: 0.9.</summary>
+        public float Momentum = 0.9f;
+
+        /// <summary>Use Nesterov momentum with <see cref="MlpOptimizer.Sgd"/>. Default: true.</summary>
+        public bool NesterovMomentum = true;
+
+        /// <summary>Examples per minibatch. Default: 128.</summary>
+        public int BatchSize = 128;
+
+        /// <summary>Passes over the training data. Default: 30.</summary>
+        public int NumberOfEpochs = 30;
+
+        /// <summary>L2 penalty on the weights (not the biases): adds <c>L2Regularization · w</c> to each weight's
+        /// gradient. Default: 0.</summary>
+        public float L2Regularization = 0f;
+
+        /// <summary>Shuffle the training rows before every epoch. Default: true.</summary>
+        public bool Shuffle = true;
+
+        /// <summary>Seed for weight initialisation and shuffling; null takes one from the <c>MLContext</c>.</summary>
+        public int? Seed;
+
+        /// <summary>Threads for the native computation; null uses all cores. Results are bit-identical for any
+        /// thread count.</summary>
+        public int? NumberOfThreads;
+
+        /// <summary>Fraction of the training data held out (stratified for classification) to measure validation
+        /// loss each epoch, in [0, 1). Ignored when <c>Fit</c> is given a validation set. Default: 0.</summary>
+        public float ValidationFraction = 0f;
+
+        /// <summary>Stop when the validation loss has not improved for this many epochs and restore the best
+        /// weights; 0 turns early stopping off. Needs validation data. Default: 0.</summary>
+        public int EarlyStoppingPatience = 0;
+
+        /// <summary>Called after every epoch with its <see cref="MlpEpochReport"/> (on the training thread).</summary>
+        public Action<MlpEpochReport> EpochCallback;
+
+        /// <summary>Cancels training between minibatches with <see cref="OperationCanceledException"/>.</summary>
+        public CancellationToken CancellationToken;
+    }
+}

@@ -1,0 +1,48 @@
+using System;
+
+namespace MlNetMlp.Training
+{
+    /// <summary>Checks every option before training starts, naming the offending one.</summary>
+    internal static class OptionsValidation
+    {
+        internal const int MaxThreads = 256;
+
+        internal static void Validate(MlpTrainerOptionsBase o)
+        {
+            if (o.HiddenLayerSizes == null)
+                throw Out(nameof(o.HiddenLayerSizes), null, "must not be null; use an empty array for a model without hidden layers.");
+            if (o.HiddenLayerSizes.Length > MlpNetwork.MaxLayers - 1)
+                throw Out(nameof(o.HiddenLayerSizes), o.HiddenLayerSizes.Length, $"at most {MlpNetwork.MaxLayers - 1} hidden layers are supported.");
+            foreach (var size in o.HiddenLayerSizes)
+                if (size < 1 || size > MlpNetwork.MaxWidth)
+                    throw Out(nameof(o.HiddenLayerSizes), size, $"every hidden layer size must be in [1, {MlpNetwork.MaxWidth}].");
+            if (!Enum.IsDefined(o.Activation))
+                throw Out(nameof(o.Activation), o.Activation, "unknown activation.");
+            if (!Enum.IsDefined(o.Optimizer))
+                throw Out(nameof(o.Optimizer), o.Optimizer, "unknown optimizer.");
+            if (!(float.IsFinite(o.LearningRate) && o.LearningRate > 0))
+                throw Out(nameof(o.LearningRate), o.LearningRate, "must be a finite number > 0.");
+            if (!(o.Momentum >= 0 && o.Momentum < 1))
+                throw Out(nameof(o.Momentum), o.Momentum, "must be in [0, 1).");
+            if (o.BatchSize < 1 || o.BatchSize > (1 << 20))
+                throw Out(nameof(o.BatchSize), o.BatchSize, "must be in [1, 1048576].");
+            if (o.NumberOfEpochs < 1)
+                throw Out(nameof(o.NumberOfEpochs), o.NumberOfEpochs, "must be at least 1.");
+            if (!(float.IsFinite(o.L2Regularization) && o.L2Regularization >= 0))
+                throw Out(nameof(o.L2Regularization), o.L2Regularization, "must be a finite number >= 0.");
+            if (o.NumberOfThreads is int t && (t < 1 || t > MaxThreads))
+                throw Out(nameof(o.NumberOfThreads), t, $"must be in [1, {MaxThreads}], or null for all cores.");
+            if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1))
+                throw Out(nameof(o.ValidationFraction), o.ValidationFraction, "must be in [0, 1).");
+            if (o.EarlyStoppingPatience < 0)
+                throw Out(nameof(o.EarlyStoppingPatience), o.EarlyStoppingPatience, "must be >= 0 (0 turns early stopping off).");
+            if (string.IsNullOrWhiteSpace(o.FeatureColumnName))
+                throw Out(nameof(o.FeatureColumnName), o.FeatureColumnName, "must name the feature column.");
+            if (string.IsNullOrWhiteSpace(o.LabelColumnName))
+                throw Out(nameof(o.LabelColumnName), o.LabelColumnName, "must name the label column.");
+        }
+
+        private static ArgumentOutOfRangeException Out(string name, object value, string rule) =>
+            new ArgumentOutOfRangeException(name, value, $"{name} {rule}");
+    }
+}

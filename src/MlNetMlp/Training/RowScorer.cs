@@ -1,0 +1,55 @@
+using System;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace MlNetMlp.Training
+{
+    /// <summary>Scores one row at a time for ML.NET's per-row mappers without allocating: one instance per cursor
+    /// (ML.NET asks for a mapper per cursor), owning its scratch buffers, so cursors on different threads never share state.</summary>
+    internal sealed class RowScorer
+    {
+        private readonly MlpNetwork _network;
+        private readonly IExceptionContext _ectx;
+        private readonly int _outputKind;
+        private readonly float[] _workspace;
+        private readonly float[] _dense;
+        private readonly float[] _output;
+
+        internal RowScorer(MlpNetwork network, IExceptionContext ectx, int outputKind)
+        {
+            _network = network;
+            _ectx = ectx;
+            _outputKind = outputKind;
+            _workspace = new float[network.WorkspaceSize(1)];
+            _dense = new float[network.InputCount];
+            _output = new float[network.OutputCount];
+        }
+
+        /// <summary>The network's outputs for one row, valid until the next call.</summary>
+        internal ReadOnlySpan<float> Score(in VBuffer<float> features)
+        {
+            if (features.Length != _network.InputCount)
+                throw _ectx.Except($"The features vector has {features.Length} values but the model was trained on {_network.InputCount}.");
+            ReadOnlySpan<float> x = features.GetValues();
+            if (!features.IsDense)
+            {
+                TrainingSet.CopyRow(features, _dense);
+                x = _dense;
+            }
+            _network.Predict(x, 1, _outputKind, _output, _workspace);
+            return _output;
+        }
+
+        /// <summary>A <c>ValueMapper</c> producing the whole output vector.</summary>
+        internal void MapVector(in VBuffer<float> src, ref VBuffer<float> dst)
+        {
+            var scores = Score(src);
+            var editor = VBufferEditor.Create(ref dst, scores.Length);
+            scores.CopyTo(editor.Values);
+            dst = editor.Commit();
+        }
+
+        /// <summary>A <c>ValueMapper</c> producing the single output.</summary>
+        internal void MapScalar(in VBuffer<float> src, ref float dst) => dst = Score(src)[0];
+    }
+}
