@@ -29,47 +29,23 @@ int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k)
 
 /* ---- packing ---------------------------------------------------------------------------- */
 
-/* op(A)[i0 .. i0+mc, p0 .. p0+kc) into MR-row micro-panels: panel[p * MR + r], zero-padded rows. */
-static void pack_a(const mlp_gemm_problem *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst)
+/* op(A)[i0 .. i0+mc, p0 .. p0+kc) into MR-row micro-panels, op(B)[p0 .. p0+kc, j0 .. j0+nc) into NR-column
+ * micro-panels, zero-padded at the edges (the per-panel work is the ISA's). */
+static void pack_a(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst)
 {
     for (int64_t ir = 0; ir < mc; ir += MLP_MR, dst += MLP_MR * kc) {
-        const int64_t rows = min64(MLP_MR, mc - ir);
-        if (!g->trans_a) {
-            for (int64_t r = 0; r < rows; ++r) {
-                const float *src = g->a + (i0 + ir + r) * g->lda + p0;
-                for (int64_t p = 0; p < kc; ++p) dst[p * MLP_MR + r] = src[p];
-            }
-        } else {
-            for (int64_t p = 0; p < kc; ++p) {
-                const float *src = g->a + (p0 + p) * g->lda + i0 + ir;
-                for (int64_t r = 0; r < rows; ++r) dst[p * MLP_MR + r] = src[r];
-            }
-        }
-        for (int64_t r = rows; r < MLP_MR; ++r)
-            for (int64_t p = 0; p < kc; ++p) dst[p * MLP_MR + r] = 0.0f;
+        const int64_t i = i0 + ir;
+        const float *src = g->trans_a ? g->a + p0 * g->lda + i : g->a + i * g->lda + p0;
+        kern->pack_a(g->trans_a, src, g->lda, min64(MLP_MR, mc - ir), kc, dst);
     }
 }
 
-/* op(B)[p0 .. p0+kc, j0 .. j0+nc) into NR-column micro-panels: panel[p * NR + j], zero-padded columns. */
-static void pack_b(const mlp_gemm_problem *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float *dst)
+static void pack_b(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float *dst)
 {
     for (int64_t jr = 0; jr < nc; jr += MLP_NR, dst += MLP_NR * kc) {
-        const int64_t cols = min64(MLP_NR, nc - jr);
-        if (!g->trans_b) {
-            for (int64_t p = 0; p < kc; ++p) {
-                const float *src = g->b + (p0 + p) * g->ldb + j0 + jr;
-                float *d = dst + p * MLP_NR;
-                memcpy(d, src, (size_t)cols * sizeof(float));
-                for (int64_t j = cols; j < MLP_NR; ++j) d[j] = 0.0f;
-            }
-        } else {
-            for (int64_t j = 0; j < cols; ++j) {
-                const float *src = g->b + (j0 + jr + j) * g->ldb + p0;
-                for (int64_t p = 0; p < kc; ++p) dst[p * MLP_NR + j] = src[p];
-            }
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t j = cols; j < MLP_NR; ++j) dst[p * MLP_NR + j] = 0.0f;
-        }
+        const int64_t j = j0 + jr;
+        const float *src = g->trans_b ? g->b + j * g->ldb + p0 : g->b + p0 * g->ldb + j;
+        kern->pack_b(g->trans_b, src, g->ldb, min64(MLP_NR, nc - jr), kc, dst);
     }
 }
 
@@ -119,10 +95,10 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, int
             const int64_t kc = min64(MLP_KC, g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
             const int last_k = pc + kc == g->k;
-            pack_b(g, pc, kc, jc, nc, pb);
+            pack_b(kern, g, pc, kc, jc, nc, pb);
             for (int64_t ic = i0; ic < i1; ic += MLP_MC) {
                 const int64_t mc = min64(MLP_MC, i1 - ic);
-                pack_a(g, ic, mc, pc, kc, pa);
+                pack_a(kern, g, ic, mc, pc, kc, pa);
                 for (int64_t jr = 0; jr < nc; jr += MLP_NR) {
                     const int64_t nr = min64(MLP_NR, nc - jr);
                     const float *bp = pb + jr * kc;

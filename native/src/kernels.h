@@ -16,6 +16,12 @@ typedef struct mlp_kernels {
     /* c[0..MR, 0..NR) = alpha * sum_p a[p*MR + r] * b[p*NR + j] + beta * c; beta == 0 never reads c. */
     void (*gemm_micro)(int64_t k, const float *a, const float *b, float *c, int64_t ldc, float alpha,
                        float beta);
+    /* One MR-row micro-panel of op(A): dst[p * MR + r] = op(A)(r, p) for r < rows (zero above), p < kc;
+     * op(A)(r, p) is a[r * lda + p], or a[p * lda + r] when trans. */
+    void (*pack_a)(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
+    /* One NR-column micro-panel of op(B): dst[p * NR + j] = op(B)(p, j) for j < cols (zero above), p < kc;
+     * op(B)(p, j) is b[p * ldb + j], or b[j * ldb + p] when trans. dst is 64-byte aligned. */
+    void (*pack_b)(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst);
     /* y[0..n) += alpha * x[0..n) */
     void (*axpy)(int64_t n, float alpha, const float *x, float *y);
     /* x[j] = act(x[j] + bias[j]) (bias may be NULL) */
@@ -40,6 +46,13 @@ extern const mlp_kernels mlp_kernels_avx2;
 
 /* The table chosen for this process (cpuid + xgetbv, MLNETMLP_ISA override), initialised once. */
 const mlp_kernels *mlp_kernels_get(void);
+
+void mlp_pack_a_generic(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
+void mlp_pack_b_generic(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst);
+#if defined(MLP_HAVE_AVX2_KERNELS)
+void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
+void mlp_pack_b_avx2(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst);
+#endif
 
 /* Scalar activations shared by every ISA for edge elements. */
 float mlp_activation_scalar(int32_t act, float x);

@@ -30,6 +30,12 @@
 static void gemm_micro_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                             float alpha, float beta)
 {
+    /* C is touched only after the k loop: start fetching it now so that the loads (or the stores'
+     * read-for-ownership) do not stall on L2/L3. */
+    for (int r = 0; r < MLP_MR; ++r) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + MLP_NR - 1), _MM_HINT_T0);
+    }
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -205,6 +211,8 @@ static void adam_update_avx2(int64_t n, float *w, const float *g, float *m, floa
 const mlp_kernels mlp_kernels_avx2 = {
     "avx2",
     gemm_micro_avx2,
+    mlp_pack_a_avx2,
+    mlp_pack_b_avx2,
     axpy_avx2,
     bias_activation_avx2,
     activation_backward_avx2,

@@ -126,6 +126,8 @@ static void adam_update_generic(int64_t n, float *restrict w, const float *restr
 const mlp_kernels mlp_kernels_generic = {
     "generic",
     gemm_micro_generic,
+    mlp_pack_a_generic,
+    mlp_pack_b_generic,
     axpy_generic,
     bias_activation_generic,
     activation_backward_generic,

@@ -1,0 +1,97 @@
+/* AVX2 packing of GEMM operands: 8x8 register transposes for the strided cases. Compiled with -mavx2 -mfma. */
+#include <immintrin.h>
+
+#include "kernels.h"
+
+/* Transposes the 8x8 block in r0..r7 in place (r_i holds row i; afterwards column i). */
+#define TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7)                                              \
+    do {                                                                                        \
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);                \
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);                \
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);                \
+        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);                \
+        __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);      \
+        __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);      \
+        __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);      \
+        __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);      \
+        r0 = _mm256_permute2f128_ps(s0, s4, 0x20), r1 = _mm256_permute2f128_ps(s1, s5, 0x20);   \
+        r2 = _mm256_permute2f128_ps(s2, s6, 0x20), r3 = _mm256_permute2f128_ps(s3, s7, 0x20);   \
+        r4 = _mm256_permute2f128_ps(s0, s4, 0x31), r5 = _mm256_permute2f128_ps(s1, s5, 0x31);   \
+        r6 = _mm256_permute2f128_ps(s2, s6, 0x31), r7 = _mm256_permute2f128_ps(s3, s7, 0x31);   \
+    } while (0)
+
+void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst)
+{
+    if (rows != MLP_MR) {
+        mlp_pack_a_generic(trans, a, lda, rows, kc, dst);
+        return;
+    }
+    int64_t p = 0;
+    if (!trans) {
+        /* 6 rows x 8 columns -> 8 groups of 6: transpose with two zero rows, store 6 lanes of each. */
+        const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+        for (; p + 8 <= kc; p += 8, dst += 8 * MLP_MR) {
+            __m256 r0 = _mm256_loadu_ps(a + p), r1 = _mm256_loadu_ps(a + lda + p);
+            __m256 r2 = _mm256_loadu_ps(a + 2 * lda + p), r3 = _mm256_loadu_ps(a + 3 * lda + p);
+            __m256 r4 = _mm256_loadu_ps(a + 4 * lda + p), r5 = _mm256_loadu_ps(a + 5 * lda + p);
+            __m256 r6 = _mm256_setzero_ps(), r7 = _mm256_setzero_ps();
+            TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7);
+            /* in increasing order, the 2 surplus lanes of each store are overwritten by the next one */
+            _mm256_storeu_ps(dst + 0 * MLP_MR, r0);
+            _mm256_storeu_ps(dst + 1 * MLP_MR, r1);
+            _mm256_storeu_ps(dst + 2 * MLP_MR, r2);
+            _mm256_storeu_ps(dst + 3 * MLP_MR, r3);
+            _mm256_storeu_ps(dst + 4 * MLP_MR, r4);
+            _mm256_storeu_ps(dst + 5 * MLP_MR, r5);
+            _mm256_storeu_ps(dst + 6 * MLP_MR, r6);
+            _mm256_maskstore_ps(dst + 7 * MLP_MR, six, r7); /* the last one must not spill past the group */
+        }
+        for (; p < kc; ++p, dst += MLP_MR)
+            for (int r = 0; r < MLP_MR; ++r) dst[r] = a[r * lda + p];
+        return;
+    }
+    const __m128i two = _mm_setr_epi32(-1, -1, 0, 0);
+    for (; p < kc; ++p, dst += MLP_MR) {
+        const float *src = a + p * lda;
+        _mm_storeu_ps(dst, _mm_loadu_ps(src));
+        _mm_maskstore_ps(dst + 4, two, _mm_maskload_ps(src + 4, two));
+    }
+}
+
+void mlp_pack_b_avx2(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst)
+{
+    if (cols != MLP_NR) {
+        mlp_pack_b_generic(trans, b, ldb, cols, kc, dst);
+        return;
+    }
+    int64_t p = 0;
+    if (!trans) {
+        for (; p < kc; ++p, dst += MLP_NR) {
+            const float *src = b + p * ldb;
+            _mm256_store_ps(dst, _mm256_loadu_ps(src));
+            _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));
+        }
+        return;
+    }
+    /* 16 rows of b (the columns j of op(B)) x 8 values of p -> two 8x8 transposes per step */
+    for (; p + 8 <= kc; p += 8) {
+        for (int half = 0; half < 2; ++half) {
+            const float *s = b + (int64_t)half * 8 * ldb + p;
+            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ldb), r2 = _mm256_loadu_ps(s + 2 * ldb);
+            __m256 r3 = _mm256_loadu_ps(s + 3 * ldb), r4 = _mm256_loadu_ps(s + 4 * ldb), r5 = _mm256_loadu_ps(s + 5 * ldb);
+            __m256 r6 = _mm256_loadu_ps(s + 6 * ldb), r7 = _mm256_loadu_ps(s + 7 * ldb);
+            TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7);
+            float *d = dst + p * MLP_NR + half * 8;
+            _mm256_store_ps(d + 0 * MLP_NR, r0);
+            _mm256_store_ps(d + 1 * MLP_NR, r1);
+            _mm256_store_ps(d + 2 * MLP_NR, r2);
+            _mm256_store_ps(d + 3 * MLP_NR, r3);
+            _mm256_store_ps(d + 4 * MLP_NR, r4);
+            _mm256_store_ps(d + 5 * MLP_NR, r5);
+            _mm256_store_ps(d + 6 * MLP_NR, r6);
+            _mm256_store_ps(d + 7 * MLP_NR, r7);
+        }
+    }
+    for (; p < kc; ++p)
+        for (int j = 0; j < MLP_NR; ++j) dst[p * MLP_NR + j] = b[j * ldb + p];
+}
