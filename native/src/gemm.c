@@ -22,7 +22,7 @@ static int64_t pack_b_floats(int64_t n, int64_t k) { return min64(MLP_NC, round_
 
 int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k)
 {
-    const int64_t blocked = pack_a_floats(m, k) + pack_b_floats(n, k) + MLP_MR * MLP_NR;
+    const int64_t blocked = pack_a_floats(m, k) + pack_b_floats(n, k);
     const int64_t few_rows = n; /* one accumulator row */
     return (blocked > few_rows ? blocked : few_rows) + 4 * ALIGN_FLOATS;
 }
@@ -51,8 +51,8 @@ static void pack_b(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t p
 
 /* ---- pieces shared by the paths ----------------------------------------------------------- */
 
-/* c = acc_scale * acc + beta * c for one row segment, with the exact operation order of the
- * micro-kernels' edge handling (beta == 0 never reads c). */
+/* c = acc + beta * c for one row segment (beta == 0 never reads c); with beta 0 or 1 this rounds exactly
+ * like the micro-kernels' stores. */
 static void merge_row(int64_t n, const float *acc, float beta, float *c)
 {
     if (beta == 0.0f)
@@ -87,7 +87,6 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, int
 {
     float *pa = align_up(ws);
     float *pb = align_up(pa + pack_a_floats(g->m, g->k));
-    float *tile = align_up(pb + pack_b_floats(g->n, g->k));
 
     for (int64_t jc = j0; jc < j1; jc += MLP_NC) {
         const int64_t nc = min64(MLP_NC, j1 - jc);
@@ -106,13 +105,7 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, int
                         const int64_t mr = min64(MLP_MR, mc - ir);
                         const float *ap = pa + ir * kc;
                         float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-                        if (mr == MLP_MR && nr == MLP_NR) {
-                            kern->gemm_micro(kc, ap, bp, c, g->ldc, g->alpha, beta);
-                        } else {
-                            kern->gemm_micro(kc, ap, bp, tile, MLP_NR, g->alpha, 0.0f);
-                            for (int64_t r = 0; r < mr; ++r)
-                                merge_row(nr, tile + r * MLP_NR, beta, c + r * g->ldc);
-                        }
+                        kern->gemm_micro(kc, ap, bp, c, g->ldc, g->alpha, beta, mr, nr);
                         if (last_k)
                             epilogue_rows(kern, g, ic + ir, mr, jc + jr, nr);
                     }

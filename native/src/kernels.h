@@ -13,9 +13,10 @@
 
 typedef struct mlp_kernels {
     const char *name;
-    /* c[0..MR, 0..NR) = alpha * sum_p a[p*MR + r] * b[p*NR + j] + beta * c; beta == 0 never reads c. */
+    /* c[r, j] = alpha * sum_p a[p*MR + r] * b[p*NR + j] + beta * c[r, j] for r < mr <= MR, j < nr <= NR;
+     * nothing outside that tile is touched, and beta == 0 never reads c. */
     void (*gemm_micro)(int64_t k, const float *a, const float *b, float *c, int64_t ldc, float alpha,
-                       float beta);
+                       float beta, int64_t mr, int64_t nr);
     /* One MR-row micro-panel of op(A): dst[p * MR + r] = op(A)(r, p) for r < rows (zero above), p < kc;
      * op(A)(r, p) is a[r * lda + p], or a[p * lda + r] when trans. */
     void (*pack_a)(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);

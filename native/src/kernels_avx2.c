@@ -27,14 +27,41 @@
         }                                                                                   \
     } while (0)
 
+/* Lane masks for the first n (0..8) lanes. */
+static inline __m256i first_lanes(int64_t n)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lane);
+}
+
+/* An edge tile: the same values as the full-tile store, written only for r < mr, j < nr (through a stack
+ * row: masked stores are microcoded and slow on AMD). */
+static void store_edge_avx2(const __m256 acc[MLP_MR][2], float *c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nr)
+{
+    const __m256i m0 = first_lanes(nr < 8 ? nr : 8), m1 = first_lanes(nr > 8 ? nr - 8 : 0);
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (int64_t r = 0; r < mr; ++r) {
+        float *cr = c + r * ldc;
+        __m256 v0 = _mm256_mul_ps(va, acc[r][0]), v1 = _mm256_mul_ps(va, acc[r][1]);
+        if (beta != 0.0f) {
+            v0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr, m0), v0);
+            v1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8, m1), v1);
+        }
+        float row[MLP_NR];
+        _mm256_storeu_ps(row, v0);
+        _mm256_storeu_ps(row + 8, v1);
+        for (int64_t j = 0; j < nr; ++j) cr[j] = row[j];
+    }
+}
+
 static void gemm_micro_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
-                            float alpha, float beta)
+                            float alpha, float beta, int64_t mr, int64_t nr)
 {
     /* C is touched only after the k loop: start fetching it now so that the loads (or the stores'
      * read-for-ownership) do not stall on L2/L3. */
-    for (int r = 0; r < MLP_MR; ++r) {
+    for (int64_t r = 0; r < mr; ++r) {
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + MLP_NR - 1), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
     }
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -42,12 +69,33 @@ static void gemm_micro_avx2(int64_t k, const float *a, const float *b, float *c,
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (int64_t p = 0; p < k; ++p) {
-        const __m256 b0 = _mm256_load_ps(b);
-        const __m256 b1 = _mm256_load_ps(b + 8);
-        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
+#define K_STEP(off)                                                                     \
+    do {                                                                                \
+        const __m256 b0 = _mm256_load_ps(b + (off) * MLP_NR);                           \
+        const __m256 b1 = _mm256_load_ps(b + (off) * MLP_NR + 8);                       \
+        const float *a_ = a;                                                            \
+        a = a_ + (off) * MLP_MR;                                                        \
+        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);         \
+        a = a_;                                                                         \
+    } while (0)
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        /* A streams from L2: ask for the panel a few steps ahead */
+        _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
+        K_STEP(0); K_STEP(1); K_STEP(2); K_STEP(3);
+        a += 4 * MLP_MR;
+        b += 4 * MLP_NR;
+    }
+    for (; p < k; ++p) {
+        K_STEP(0);
         a += MLP_MR;
         b += MLP_NR;
+    }
+#undef K_STEP
+    if (mr != MLP_MR || nr != MLP_NR) {
+        const __m256 acc[MLP_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+        store_edge_avx2(acc, c, ldc, alpha, beta, mr, nr);
+        return;
     }
     const __m256 va = _mm256_set1_ps(alpha);
     const __m256 vb = _mm256_set1_ps(beta);

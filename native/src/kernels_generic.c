@@ -28,7 +28,7 @@ float mlp_activation_derivative_scalar(int32_t act, float h)
 }
 
 static void gemm_micro_generic(int64_t k, const float *restrict a, const float *restrict b,
-                               float *restrict c, int64_t ldc, float alpha, float beta)
+                               float *restrict c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nr)
 {
     float acc[MLP_MR][MLP_NR];
     memset(acc, 0, sizeof acc);
@@ -40,12 +40,12 @@ static void gemm_micro_generic(int64_t k, const float *restrict a, const float *
                 acc[r][j] += ar * bp[j];
         }
     }
-    for (int r = 0; r < MLP_MR; ++r) {
+    for (int64_t r = 0; r < mr; ++r) {
         float *cr = c + r * ldc;
         if (beta == 0.0f)
-            for (int j = 0; j < MLP_NR; ++j) cr[j] = alpha * acc[r][j];
+            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j];
         else
-            for (int j = 0; j < MLP_NR; ++j) cr[j] = alpha * acc[r][j] + beta * cr[j];
+            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j] + beta * cr[j];
     }
 }
 

@@ -29,7 +29,6 @@ void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, i
     int64_t p = 0;
     if (!trans) {
         /* 6 rows x 8 columns -> 8 groups of 6: transpose with two zero rows, store 6 lanes of each. */
-        const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
         for (; p + 8 <= kc; p += 8, dst += 8 * MLP_MR) {
             __m256 r0 = _mm256_loadu_ps(a + p), r1 = _mm256_loadu_ps(a + lda + p);
             __m256 r2 = _mm256_loadu_ps(a + 2 * lda + p), r3 = _mm256_loadu_ps(a + 3 * lda + p);
@@ -44,27 +43,39 @@ void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, i
             _mm256_storeu_ps(dst + 4 * MLP_MR, r4);
             _mm256_storeu_ps(dst + 5 * MLP_MR, r5);
             _mm256_storeu_ps(dst + 6 * MLP_MR, r6);
-            _mm256_maskstore_ps(dst + 7 * MLP_MR, six, r7); /* the last one must not spill past the group */
+            /* the last one must not spill past the group: 4 + 2 floats */
+            _mm_storeu_ps(dst + 7 * MLP_MR, _mm256_castps256_ps128(r7));
+            _mm_storel_pi((__m64 *)(dst + 7 * MLP_MR + 4), _mm256_extractf128_ps(r7, 1));
         }
         for (; p < kc; ++p, dst += MLP_MR)
             for (int r = 0; r < MLP_MR; ++r) dst[r] = a[r * lda + p];
         return;
     }
-    const __m128i two = _mm_setr_epi32(-1, -1, 0, 0);
-    for (; p < kc; ++p, dst += MLP_MR) {
+    for (; p < kc; ++p, dst += MLP_MR) { /* 4 + 2 floats (masked stores are slow on AMD) */
         const float *src = a + p * lda;
         _mm_storeu_ps(dst, _mm_loadu_ps(src));
-        _mm_maskstore_ps(dst + 4, two, _mm_maskload_ps(src + 4, two));
+        _mm_storel_pi((__m64 *)(dst + 4), _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(src + 4)));
     }
 }
 
 void mlp_pack_b_avx2(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst)
 {
+    int64_t p = 0;
+    if (!trans && cols != MLP_NR) { /* edge panel: masked loads read zeros past the last column */
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cols), lane);
+        const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cols - 8), lane);
+        for (; p < kc; ++p, dst += MLP_NR) {
+            const float *src = b + p * ldb;
+            _mm256_store_ps(dst, _mm256_maskload_ps(src, m0));
+            _mm256_store_ps(dst + 8, _mm256_maskload_ps(src + 8, m1));
+        }
+        return;
+    }
     if (cols != MLP_NR) {
         mlp_pack_b_generic(trans, b, ldb, cols, kc, dst);
         return;
     }
-    int64_t p = 0;
     if (!trans) {
         for (; p < kc; ++p, dst += MLP_NR) {
             const float *src = b + p * ldb;
