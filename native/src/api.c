@@ -48,8 +48,8 @@ MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n
     const int threads = mlp_threads_resolve(0);
     int64_t ws_count;
     float *ws = NULL;
-    if (mlp_mul_ok(mlp_gemm_workspace_floats(m, n, k), threads, &ws_count))
-        ws = mlp_alloc_floats(ws_count);
+    ws_count = mlp_gemm_workspace_floats(m, n, k, threads);
+    ws = mlp_alloc_floats(ws_count);
     if (!ws)
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating the GEMM workspace");
     mlp_gemm(mlp_kernels_get(), &problem, threads, ws);

@@ -20,33 +20,43 @@ static float *align_up(float *p)
 static int64_t pack_a_floats(int64_t m, int64_t k) { return min64(MLP_MC, round_up(m, MLP_MR)) * min64(MLP_KC, k); }
 static int64_t pack_b_floats(int64_t n, int64_t k) { return min64(MLP_NC, round_up(n, MLP_NR)) * min64(MLP_KC, k); }
 
-int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k)
+int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads)
 {
-    const int64_t blocked = pack_a_floats(m, k) + pack_b_floats(n, k);
-    const int64_t few_rows = n; /* one accumulator row */
-    return (blocked > few_rows ? blocked : few_rows) + 4 * ALIGN_FLOATS;
+    const int64_t blocked = pack_a_floats(m, k) + pack_b_floats(n, k) + 2 * ALIGN_FLOATS; /* shared by the team */
+    const int64_t few_rows = (int64_t)threads * (n + ALIGN_FLOATS) + ALIGN_FLOATS;        /* an accumulator row each */
+    return blocked > few_rows ? blocked : few_rows;
 }
 
 /* ---- packing ---------------------------------------------------------------------------- */
 
 /* op(A)[i0 .. i0+mc, p0 .. p0+kc) into MR-row micro-panels, op(B)[p0 .. p0+kc, j0 .. j0+nc) into NR-column
  * micro-panels, zero-padded at the edges (the per-panel work is the ISA's). */
-static void pack_a(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst)
+static void pack_a_panel(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t i0, int64_t mc, int64_t p0,
+                         int64_t kc, int64_t ir, float *pa)
 {
-    for (int64_t ir = 0; ir < mc; ir += MLP_MR, dst += MLP_MR * kc) {
-        const int64_t i = i0 + ir;
-        const float *src = g->trans_a ? g->a + p0 * g->lda + i : g->a + i * g->lda + p0;
-        kern->pack_a(g->trans_a, src, g->lda, min64(MLP_MR, mc - ir), kc, dst);
-    }
+    const int64_t i = i0 + ir;
+    const float *src = g->trans_a ? g->a + p0 * g->lda + i : g->a + i * g->lda + p0;
+    kern->pack_a(g->trans_a, src, g->lda, min64(MLP_MR, mc - ir), kc, pa + ir * kc);
 }
 
-static void pack_b(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float *dst)
+static void pack_b_panel(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t p0, int64_t kc, int64_t j0,
+                         int64_t jr, int64_t nc, float *pb)
 {
-    for (int64_t jr = 0; jr < nc; jr += MLP_NR, dst += MLP_NR * kc) {
-        const int64_t j = j0 + jr;
-        const float *src = g->trans_b ? g->b + j * g->ldb + p0 : g->b + p0 * g->ldb + j;
-        kern->pack_b(g->trans_b, src, g->ldb, min64(MLP_NR, nc - jr), kc, dst);
-    }
+    const int64_t j = j0 + jr;
+    const float *src = g->trans_b ? g->b + j * g->ldb + p0 : g->b + p0 * g->ldb + j;
+    kern->pack_b(g->trans_b, src, g->ldb, min64(MLP_NR, nc - jr), kc, pb + jr * kc);
+}
+
+/* Splits `total` into `parts` contiguous ranges aligned to `unit`, so that no tile's shape depends on the
+ * thread count; part `part` gets [*lo, *hi). */
+static void split_range(int64_t total, int64_t unit, int part, int parts, int64_t *lo, int64_t *hi)
+{
+    const int64_t units = (total + unit - 1) / unit;
+    const int64_t base = units / parts, extra = units % parts;
+    const int64_t first = part * base + (part < extra ? part : extra);
+    const int64_t count = base + (part < extra ? 1 : 0);
+    *lo = min64(total, first * unit);
+    *hi = min64(total, (first + count) * unit);
 }
 
 /* ---- pieces shared by the paths ----------------------------------------------------------- */
@@ -82,35 +92,60 @@ static void scale_only(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
 
 /* ---- the blocked path ------------------------------------------------------------------------ */
 
-static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t i0, int64_t i1,
-                         int64_t j0, int64_t j1, float *ws)
+/* The team works through the same jc / pc / ic loops: it packs each block of B and of A together (panels
+ * split between threads), waits, then splits the block's micro-tiles. Every tile is computed by one
+ * thread with the same arithmetic whatever the team size, so results do not depend on it. */
+static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, float *pa, float *pb, int thread, int team)
 {
-    float *pa = align_up(ws);
-    float *pb = align_up(pa + pack_a_floats(g->m, g->k));
-
-    for (int64_t jc = j0; jc < j1; jc += MLP_NC) {
-        const int64_t nc = min64(MLP_NC, j1 - jc);
+    for (int64_t jc = 0; jc < g->n; jc += MLP_NC) {
+        const int64_t nc = min64(MLP_NC, g->n - jc), panels_n = (nc + MLP_NR - 1) / MLP_NR;
         for (int64_t pc = 0; pc < g->k; pc += MLP_KC) {
             const int64_t kc = min64(MLP_KC, g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
             const int last_k = pc + kc == g->k;
-            pack_b(kern, g, pc, kc, jc, nc, pb);
-            for (int64_t ic = i0; ic < i1; ic += MLP_MC) {
-                const int64_t mc = min64(MLP_MC, i1 - ic);
-                pack_a(kern, g, ic, mc, pc, kc, pa);
-                for (int64_t jr = 0; jr < nc; jr += MLP_NR) {
-                    const int64_t nr = min64(MLP_NR, nc - jr);
+            for (int64_t q = thread; q < panels_n; q += team)
+                pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, pb);
+            mlp_barrier(team);
+            for (int64_t ic = 0; ic < g->m; ic += MLP_MC) {
+                const int64_t mc = min64(MLP_MC, g->m - ic), panels_m = (mc + MLP_MR - 1) / MLP_MR;
+                if (panels_n == 1) {
+                    /* One column panel: each element of A meets B once, so A is read in place. */
+                    const int64_t rs = g->trans_a ? 1 : g->lda, cs = g->trans_a ? g->lda : 1;
+                    int64_t lo, hi;
+                    split_range(panels_m, 1, thread, team, &lo, &hi);
+                    for (int64_t q = lo; q < hi; ++q) {
+                        const int64_t ir = q * MLP_MR, mr = min64(MLP_MR, mc - ir);
+                        float *c = g->c + (ic + ir) * g->ldc + jc;
+                        kern->gemm_micro_unpacked_a(kc, g->a + (ic + ir) * rs + pc * cs, rs, cs, pb, c, g->ldc, g->alpha,
+                                                    beta, mr, nc);
+                        if (last_k)
+                            epilogue_rows(kern, g, ic + ir, mr, jc, nc);
+                    }
+                    continue;
+                }
+                for (int64_t q = thread; q < panels_m; q += team)
+                    pack_a_panel(kern, g, ic, mc, pc, kc, q * MLP_MR, pa);
+                mlp_barrier(team);
+                /* split along whichever dimension has more micro-panels */
+                int64_t jr_lo = 0, jr_hi = panels_n, ir_lo = 0, ir_hi = panels_m;
+                if (panels_n >= panels_m)
+                    split_range(panels_n, 1, thread, team, &jr_lo, &jr_hi);
+                else
+                    split_range(panels_m, 1, thread, team, &ir_lo, &ir_hi);
+                for (int64_t qj = jr_lo; qj < jr_hi; ++qj) {
+                    const int64_t jr = qj * MLP_NR, nr = min64(MLP_NR, nc - jr);
                     const float *bp = pb + jr * kc;
-                    for (int64_t ir = 0; ir < mc; ir += MLP_MR) {
-                        const int64_t mr = min64(MLP_MR, mc - ir);
-                        const float *ap = pa + ir * kc;
+                    for (int64_t qi = ir_lo; qi < ir_hi; ++qi) {
+                        const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
                         float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-                        kern->gemm_micro(kc, ap, bp, c, g->ldc, g->alpha, beta, mr, nr);
+                        kern->gemm_micro(kc, pa + ir * kc, bp, c, g->ldc, g->alpha, beta, mr, nr);
                         if (last_k)
                             epilogue_rows(kern, g, ic + ir, mr, jc + jr, nr);
                     }
                 }
+                mlp_barrier(team); /* the packed A block is about to be overwritten */
             }
+            mlp_barrier(team); /* ... and the packed B block */
         }
     }
 }
@@ -144,64 +179,67 @@ static void gemm_few_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, in
 
 /* ---- threading -------------------------------------------------------------------------------- */
 
+/* Below this many flops a fork-join costs more than it saves. */
+#define PARALLEL_MIN_FLOPS (2.0 * 1024 * 1024)
+
+static int few_rows_path(const mlp_gemm_problem *g) { return g->m <= SMALL_M_MAX && !g->trans_b; }
+
+/* How many threads this problem can use well: 1 when small, else up to the number of micro-panels. */
+static int team_size_for(const mlp_gemm_problem *g, int max_threads)
+{
+    if (2.0 * (double)g->m * (double)g->n * (double)g->k < PARALLEL_MIN_FLOPS)
+        return 1;
+    const int64_t panels_n = (g->n + MLP_NR - 1) / MLP_NR, panels_m = (g->m + MLP_MR - 1) / MLP_MR;
+    const int64_t panels = few_rows_path(g) || g->k == 0 || g->alpha == 0.0f ? panels_n
+                           : panels_n > panels_m ? panels_n : panels_m;
+    return panels < max_threads ? (int)panels : max_threads;
+}
+
+/* Thread `thread` of `team` does its share; the blocked path synchronises the team internally. */
+static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float *workspace, int thread, int team)
+{
+    if (g->m == 0 || g->n == 0)
+        return;
+    if (g->k != 0 && g->alpha != 0.0f && !few_rows_path(g)) {
+        float *pa = align_up(workspace);
+        float *pb = align_up(pa + pack_a_floats(g->m, g->k));
+        gemm_blocked(kern, g, pa, pb, thread, team);
+        return;
+    }
+    /* the paths without shared buffers: threads take column ranges */
+    int64_t j0, j1;
+    split_range(g->n, MLP_NR, thread, team, &j0, &j1);
+    if (j0 >= j1)
+        return;
+    if (g->k == 0 || g->alpha == 0.0f)
+        scale_only(kern, g, 0, g->m, j0, j1);
+    else
+        gemm_few_rows(kern, g, 0, g->m, j0, j1, align_up(workspace + (int64_t)thread * (g->n + ALIGN_FLOATS)));
+}
+
+void mlp_gemm_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, int thread, int team)
+{
+    if (team_size_for(problem, team) == team)
+        gemm_share(kernels, problem, workspace, thread, team);
+    else if (thread == 0)
+        gemm_share(kernels, problem, workspace, 0, 1);
+    mlp_barrier(team);
+}
+
 typedef struct gemm_task {
     const mlp_kernels *kernels;
     const mlp_gemm_problem *problem;
     float *workspace;
-    int64_t workspace_per_thread;
-    int split_n; /* 1: threads take column ranges, 0: row ranges */
-    int few_rows;
 } gemm_task;
-
-/* Ranges aligned to the register block so that no tile's shape depends on the thread count. */
-static void split_range(int64_t total, int64_t unit, int part, int parts, int64_t *lo, int64_t *hi)
-{
-    const int64_t units = (total + unit - 1) / unit;
-    const int64_t base = units / parts, extra = units % parts;
-    const int64_t first = part * base + (part < extra ? part : extra);
-    const int64_t count = base + (part < extra ? 1 : 0);
-    *lo = min64(total, first * unit);
-    *hi = min64(total, (first + count) * unit);
-}
 
 static void gemm_task_run(void *ctx, int thread, int team)
 {
     const gemm_task *t = ctx;
-    const mlp_gemm_problem *g = t->problem;
-    int64_t i0 = 0, i1 = g->m, j0 = 0, j1 = g->n;
-    if (t->split_n)
-        split_range(g->n, MLP_NR, thread, team, &j0, &j1);
-    else
-        split_range(g->m, MLP_MR, thread, team, &i0, &i1);
-    if (i0 >= i1 || j0 >= j1)
-        return;
-    float *ws = t->workspace + (int64_t)thread * t->workspace_per_thread;
-    if (g->k == 0 || g->alpha == 0.0f)
-        scale_only(t->kernels, g, i0, i1, j0, j1);
-    else if (t->few_rows)
-        gemm_few_rows(t->kernels, g, i0, i1, j0, j1, ws);
-    else
-        gemm_blocked(t->kernels, g, i0, i1, j0, j1, ws);
+    gemm_share(t->kernels, t->problem, t->workspace, thread, team);
 }
-
-/* Below this many flops a fork-join costs more than it saves. */
-#define PARALLEL_MIN_FLOPS (2.0 * 1024 * 1024)
 
 void mlp_gemm(const mlp_kernels *kernels, const mlp_gemm_problem *problem, int num_threads, float *workspace)
 {
-    const mlp_gemm_problem *g = problem;
-    if (g->m == 0 || g->n == 0)
-        return;
-    gemm_task task = {kernels, g, workspace, mlp_gemm_workspace_floats(g->m, g->n, g->k), 1, 0};
-    task.few_rows = g->m <= SMALL_M_MAX && !g->trans_b;
-
-    const int64_t panels_n = (g->n + MLP_NR - 1) / MLP_NR, panels_m = (g->m + MLP_MR - 1) / MLP_MR;
-    task.split_n = task.few_rows || g->n >= g->m;
-    const int64_t panels = task.split_n ? panels_n : panels_m;
-    int team = num_threads;
-    if (2.0 * (double)g->m * (double)g->n * (double)g->k < PARALLEL_MIN_FLOPS)
-        team = 1;
-    if (team > panels)
-        team = (int)panels;
-    mlp_parallel(team, gemm_task_run, &task);
+    gemm_task task = {kernels, problem, workspace};
+    mlp_parallel(team_size_for(problem, num_threads), gemm_task_run, &task);
 }

@@ -29,12 +29,16 @@ typedef struct mlp_gemm_problem {
     int32_t activation; /* enum mlp_activation; MLP_ACT_IDENTITY for none */
 } mlp_gemm_problem;
 
-/* Floats of workspace the driver needs per thread for this shape (includes alignment slack). */
-int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k);
+/* Floats of workspace the driver needs for this shape on up to `threads` threads (with alignment slack). */
+int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads);
 
-/* Computes the problem on up to num_threads threads. workspace holds num_threads *
- * mlp_gemm_workspace_floats(m, n, k) floats. Arguments are trusted: validate before calling.
+/* Computes the problem on up to num_threads threads. workspace holds
+ * mlp_gemm_workspace_floats(m, n, k, num_threads) floats. Arguments are trusted: validate before calling.
  * The result is bit-identical for every thread count. */
 void mlp_gemm(const mlp_kernels *kernels, const mlp_gemm_problem *problem, int num_threads, float *workspace);
+
+/* The same from inside an mlp_parallel task: every thread of the team calls it with the same problem; the
+ * team shares the work (or thread 0 does it alone when the problem is small) and waits for the result. */
+void mlp_gemm_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, int thread, int team);
 
 #endif

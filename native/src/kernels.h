@@ -17,6 +17,10 @@ typedef struct mlp_kernels {
      * nothing outside that tile is touched, and beta == 0 never reads c. */
     void (*gemm_micro)(int64_t k, const float *a, const float *b, float *c, int64_t ldc, float alpha,
                        float beta, int64_t mr, int64_t nr);
+    /* The same tile with A read in place: op(A)(r, p) = a[r * rs_a + p * cs_a] for r < mr (rows past mr are
+     * never read). Used when every element of A meets only one column panel of B, so packing would not pay. */
+    void (*gemm_micro_unpacked_a)(int64_t k, const float *a, int64_t rs_a, int64_t cs_a, const float *b, float *c,
+                                  int64_t ldc, float alpha, float beta, int64_t mr, int64_t nr);
     /* One MR-row micro-panel of op(A): dst[p * MR + r] = op(A)(r, p) for r < rows (zero above), p < kc;
      * op(A)(r, p) is a[r * lda + p], or a[p * lda + r] when trans. */
     void (*pack_a)(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);

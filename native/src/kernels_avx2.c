@@ -102,6 +102,46 @@ static void gemm_micro_avx2(int64_t k, const float *a, const float *b, float *c,
     ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
 }
 
+/* A read in place through six row pointers (rows past mr alias row 0; their results are not stored). */
+static void gemm_micro_unpacked_a_avx2(int64_t k, const float *a, int64_t rs_a, int64_t cs_a, const float *b, float *c,
+                                       int64_t ldc, float alpha, float beta, int64_t mr, int64_t nr)
+{
+    const float *r0 = a, *r1 = a + (mr > 1 ? rs_a : 0), *r2 = a + (mr > 2 ? 2 * rs_a : 0);
+    const float *r3 = a + (mr > 3 ? 3 * rs_a : 0), *r4 = a + (mr > 4 ? 4 * rs_a : 0), *r5 = a + (mr > 5 ? 5 * rs_a : 0);
+    for (int64_t r = 0; r < mr; ++r) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
+    }
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+#define ROW_FMA_AT(r, ptr)                                              \
+    do {                                                                \
+        const __m256 ar = _mm256_broadcast_ss(ptr + off);               \
+        c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);                     \
+        c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);                     \
+    } while (0)
+    int64_t off = 0;
+    for (int64_t p = 0; p < k; ++p, off += cs_a, b += MLP_NR) {
+        const __m256 b0 = _mm256_load_ps(b);
+        const __m256 b1 = _mm256_load_ps(b + 8);
+        ROW_FMA_AT(0, r0); ROW_FMA_AT(1, r1); ROW_FMA_AT(2, r2);
+        ROW_FMA_AT(3, r3); ROW_FMA_AT(4, r4); ROW_FMA_AT(5, r5);
+    }
+#undef ROW_FMA_AT
+    if (mr != MLP_MR || nr != MLP_NR) {
+        const __m256 acc[MLP_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+        store_edge_avx2(acc, c, ldc, alpha, beta, mr, nr);
+        return;
+    }
+    const __m256 va = _mm256_set1_ps(alpha);
+    const __m256 vb = _mm256_set1_ps(beta);
+    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
+}
+
 /* ---- vector math ------------------------------------------------------------------------ */
 
 /* exp(x) for x in [-87.3, 88.3] (clamped): Cody-Waite range reduction and a degree-5
@@ -259,6 +299,7 @@ static void adam_update_avx2(int64_t n, float *w, const float *g, float *m, floa
 const mlp_kernels mlp_kernels_avx2 = {
     "avx2",
     gemm_micro_avx2,
+    gemm_micro_unpacked_a_avx2,
     mlp_pack_a_avx2,
     mlp_pack_b_avx2,
     axpy_avx2,

@@ -49,6 +49,29 @@ static void gemm_micro_generic(int64_t k, const float *restrict a, const float *
     }
 }
 
+static void gemm_micro_unpacked_a_generic(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a,
+                                          const float *restrict b, float *restrict c, int64_t ldc, float alpha,
+                                          float beta, int64_t mr, int64_t nr)
+{
+    float acc[MLP_MR][MLP_NR];
+    memset(acc, 0, sizeof acc);
+    for (int64_t p = 0; p < k; ++p) {
+        const float *bp = b + p * MLP_NR;
+        for (int64_t r = 0; r < mr; ++r) {
+            const float ar = a[r * rs_a + p * cs_a];
+            for (int j = 0; j < MLP_NR; ++j)
+                acc[r][j] += ar * bp[j];
+        }
+    }
+    for (int64_t r = 0; r < mr; ++r) {
+        float *cr = c + r * ldc;
+        if (beta == 0.0f)
+            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j];
+        else
+            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j] + beta * cr[j];
+    }
+}
+
 static void axpy_generic(int64_t n, float alpha, const float *restrict x, float *restrict y)
 {
     for (int64_t j = 0; j < n; ++j) y[j] += alpha * x[j];
@@ -126,6 +149,7 @@ static void adam_update_generic(int64_t n, float *restrict w, const float *restr
 const mlp_kernels mlp_kernels_generic = {
     "generic",
     gemm_micro_generic,
+    gemm_micro_unpacked_a_generic,
     mlp_pack_a_generic,
     mlp_pack_b_generic,
     axpy_generic,

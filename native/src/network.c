@@ -149,7 +149,7 @@ static int64_t predict_gemm_floats(const mlp_network *net, int64_t chunk)
 {
     int64_t most = 0;
     for (int32_t l = 0; l < net->num_layers; ++l) {
-        const int64_t w = mlp_gemm_workspace_floats(chunk, net->sizes[l + 1], net->sizes[l]);
+        const int64_t w = mlp_gemm_workspace_floats(chunk, net->sizes[l + 1], net->sizes[l], 1);
         if (w > most) most = w;
     }
     return most;

@@ -46,6 +46,17 @@ void mlp_parallel(int num_threads, mlp_task_fn fn, void *ctx)
     fn(ctx, 0, 1);
 }
 
+void mlp_barrier(int team)
+{
+#if defined(_OPENMP)
+    if (team > 1) {
+#  pragma omp barrier
+    }
+#else
+    (void)team;
+#endif
+}
+
 MLP_API int32_t mlp_set_num_threads(int32_t n)
 {
     mlp_clear_error();

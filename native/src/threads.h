@@ -12,4 +12,7 @@ int mlp_threads_resolve(int requested);
 typedef void (*mlp_task_fn)(void *ctx, int thread, int team);
 void mlp_parallel(int num_threads, mlp_task_fn fn, void *ctx);
 
+/* Waits for the whole team (inside an mlp_parallel task; a no-op for a team of one). */
+void mlp_barrier(int team);
+
 #endif

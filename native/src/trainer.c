@@ -58,14 +58,14 @@ static int32_t check_config(const mlp_train_config *c)
     return MLP_OK;
 }
 
-static int64_t trainer_gemm_floats(const mlp_network *net, int64_t b)
+static int64_t trainer_gemm_floats(const mlp_network *net, int64_t b, int threads)
 {
     int64_t most = 0;
     for (int32_t l = 0; l < net->num_layers; ++l) {
         const int64_t in = net->sizes[l], out = net->sizes[l + 1];
         const int64_t shapes[3][3] = {{b, out, in}, {in, out, b}, {b, in, out}};
         for (int s = 0; s < 3; ++s) {
-            const int64_t w = mlp_gemm_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2]);
+            const int64_t w = mlp_gemm_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2], threads);
             if (w > most) most = w;
         }
     }
@@ -102,7 +102,7 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
     for (int32_t l = 0; ok && l < net->num_layers; ++l)
         ok = (t->acts[l] = mlp_alloc_floats(b * net->sizes[l + 1])) != NULL;
     ok = ok && (t->delta[0] = mlp_alloc_floats(b * widest)) && (t->delta[1] = mlp_alloc_floats(b * widest));
-    ok = ok && (t->gemm_ws = mlp_alloc_floats(trainer_gemm_floats(net, b) * t->threads));
+    ok = ok && (t->gemm_ws = mlp_alloc_floats(trainer_gemm_floats(net, b, t->threads)));
     if (!ok) {
         trainer_free(t);
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating trainer buffers for batches of %lld rows",
@@ -164,90 +164,188 @@ static int32_t check_batch_data(const mlp_trainer *t, const batch_data *d, int64
     return MLP_OK;
 }
 
-/* Forward pass of `rows` rows starting at batch offset `first`; returns the input actually used. */
-static const float *forward(mlp_trainer *t, const batch_data *d, int64_t first, int64_t rows, int64_t *ldin)
+/* The contiguous share [*lo, *hi) of `count` items that thread `thread` of `team` takes, in blocks of `unit`. */
+static void share(int64_t count, int64_t unit, int thread, int team, int64_t *lo, int64_t *hi)
 {
+    const int64_t blocks = (count + unit - 1) / unit, per = blocks / team, extra = blocks % team;
+    const int64_t first = thread * per + (thread < extra ? thread : extra), n = per + (thread < extra ? 1 : 0);
+    *lo = first * unit < count ? first * unit : count;
+    *hi = (first + n) * unit < count ? (first + n) * unit : count;
+}
+
+/* One pass (forward, and for training: loss, backward, update) of `rows` rows starting at example `first`,
+ * run by a team of threads that meet at barriers between the stages. Every value is computed by one
+ * thread with the same arithmetic whatever the team size, so results do not depend on it. */
+typedef struct pass {
+    mlp_trainer *t;
+    const batch_data *d;
+    int64_t first, rows;
+    int train;          /* 0: forward only */
+    int update;         /* train: also apply the optimizer */
+    const float *input; /* the network's input rows (x itself or the gathered copy) */
+    int64_t ldin;
+} pass;
+
+static void forward_team(const pass *ps, int thread, int team)
+{
+    mlp_trainer *t = ps->t;
+    const batch_data *d = ps->d;
     const mlp_network *net = t->net;
     const mlp_kernels *kern = mlp_kernels_get();
-    const float *h = d->x + first * d->ldx;
-    int64_t ldh = d->ldx;
-    if (d->row_indices) {
+    if (d->row_indices) { /* gather the batch's rows: each thread copies a share */
         const int64_t in = net->sizes[0];
-        for (int64_t r = 0; r < rows; ++r)
-            memcpy(t->x_batch + r * in, d->x + (int64_t)d->row_indices[first + r] * d->ldx, (size_t)in * sizeof(float));
-        h = t->x_batch;
-        ldh = in;
+        int64_t lo, hi;
+        share(ps->rows, 1, thread, team, &lo, &hi);
+        for (int64_t r = lo; r < hi; ++r)
+            memcpy(t->x_batch + r * in, d->x + (int64_t)d->row_indices[ps->first + r] * d->ldx, (size_t)in * sizeof(float));
+        mlp_barrier(team);
     }
-    const float *input = h;
-    *ldin = ldh;
+    const float *h = ps->input;
+    int64_t ldh = ps->ldin;
     for (int32_t l = 0; l < net->num_layers; ++l) {
         const int64_t out = net->sizes[l + 1];
-        const mlp_gemm_problem g = {0, 0, rows, out, net->sizes[l], 1.0f, h, ldh,
+        const mlp_gemm_problem g = {0, 0, ps->rows, out, net->sizes[l], 1.0f, h, ldh,
                                     net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
                                     net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
-        mlp_gemm(kern, &g, t->threads, t->gemm_ws);
+        mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
         h = t->acts[l];
         ldh = out;
     }
-    return input;
 }
 
-static void backward(mlp_trainer *t, const float *input, int64_t ldin, int64_t rows)
+static void backward_team(const pass *ps, int thread, int team)
 {
+    mlp_trainer *t = ps->t;
     const mlp_network *net = t->net;
     const mlp_kernels *kern = mlp_kernels_get();
+    const int64_t rows = ps->rows;
     int cur = 0; /* delta[cur] holds dLoss/dZ of layer l */
     for (int32_t l = net->num_layers - 1; l >= 0; --l) {
         const int64_t in = net->sizes[l], out = net->sizes[l + 1];
-        const float *h_prev = l > 0 ? t->acts[l - 1] : input;
-        const int64_t ld_prev = l > 0 ? in : ldin;
+        const float *h_prev = l > 0 ? t->acts[l - 1] : ps->input;
+        const int64_t ld_prev = l > 0 ? in : ps->ldin;
         const float *dz = t->delta[cur];
-        /* dW = H_prevᵀ dZ, db = column sums of dZ */
+        /* db = column sums of dZ: threads take columns, so each sum keeps its row order */
+        int64_t c0, c1;
+        share(out, 16, thread, team, &c0, &c1);
+        float *db = t->grads + net->bias_offset[l];
+        if (c1 > c0) {
+            memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
+            for (int64_t r = 0; r < rows; ++r) kern->accumulate(c1 - c0, dz + r * out + c0, db + c0);
+        }
+        /* dW = H_prevᵀ dZ */
         const mlp_gemm_problem gw = {1, 0, in, out, rows, 1.0f, h_prev, ld_prev, dz, out, 0.0f,
                                      t->grads + net->weight_offset[l], out, NULL, MLP_ACT_IDENTITY};
-        mlp_gemm(kern, &gw, t->threads, t->gemm_ws);
-        float *db = t->grads + net->bias_offset[l];
-        memset(db, 0, (size_t)out * sizeof(float));
-        for (int64_t r = 0; r < rows; ++r) kern->accumulate(out, dz + r * out, db);
+        mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
         if (l == 0)
             break;
-        /* dH_prev = dZ Wᵀ, then through the previous layer's activation */
+        /* dH_prev = dZ Wᵀ, then through the previous layer's activation (threads take rows) */
         float *dh = t->delta[cur ^ 1];
         const mlp_gemm_problem gx = {0, 1, rows, in, out, 1.0f, dz, out, net->params + net->weight_offset[l], out,
                                      0.0f, dh, in, NULL, MLP_ACT_IDENTITY};
-        mlp_gemm(kern, &gx, t->threads, t->gemm_ws);
+        mlp_gemm_team(kern, &gx, t->gemm_ws, thread, team);
         const int32_t act = mlp_layer_activation(net, l - 1);
-        for (int64_t r = 0; r < rows; ++r) kern->activation_backward(act, in, h_prev + r * in, dh + r * in);
+        int64_t r0, r1;
+        share(rows, 1, thread, team, &r0, &r1);
+        for (int64_t r = r0; r < r1; ++r) kern->activation_backward(act, in, h_prev + r * in, dh + r * in);
+        mlp_barrier(team);
         cur ^= 1;
     }
 }
 
-static void update(mlp_trainer *t)
+static void update_team(mlp_trainer *t, float step_size, int thread, int team)
 {
     const mlp_network *net = t->net;
     const mlp_kernels *kern = mlp_kernels_get();
     const mlp_train_config *c = &t->config;
-    t->step_count++;
-    float step_size = c->learning_rate;
-    if (c->optimizer == MLP_OPT_ADAM) {
-        const double bc1 = 1.0 - pow(c->beta1, (double)t->step_count), bc2 = 1.0 - pow(c->beta2, (double)t->step_count);
-        step_size = (float)(c->learning_rate * sqrt(bc2) / bc1);
-    }
     for (int32_t l = 0; l < net->num_layers; ++l) {
-        /* weights get the L2 term, biases do not */
+        /* weights get the L2 term, biases do not; threads take element ranges (the update is element-wise) */
         const int64_t offsets[2] = {net->weight_offset[l], net->bias_offset[l]};
         const int64_t counts[2] = {(int64_t)net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
         for (int part = 0; part < 2; ++part) {
-            const int64_t o = offsets[part];
+            int64_t lo, hi;
+            share(counts[part], 16, thread, team, &lo, &hi);
+            if (hi <= lo) continue;
+            const int64_t o = offsets[part] + lo, n = hi - lo;
             const float l2 = part == 0 ? c->l2 : 0.0f;
             if (c->optimizer == MLP_OPT_ADAM)
-                kern->adam_update(counts[part], net->params + o, t->grads + o, t->moment1 + o, t->moment2 + o, step_size,
+                kern->adam_update(n, net->params + o, t->grads + o, t->moment1 + o, t->moment2 + o, step_size,
                                   c->beta1, c->beta2, c->epsilon, l2);
             else
-                kern->sgd_update(counts[part], net->params + o, t->grads + o, t->moment1 ? t->moment1 + o : NULL,
+                kern->sgd_update(n, net->params + o, t->grads + o, t->moment1 ? t->moment1 + o : NULL,
                                  c->learning_rate, c->momentum, c->nesterov, l2);
         }
     }
+}
+
+typedef struct step_task {
+    pass ps;
+    mlp_loss_batch loss;
+    mlp_loss_sums sums;
+    int32_t status;
+    float step_size;
+} step_task;
+
+static void step_task_run(void *ctx, int thread, int team)
+{
+    step_task *st = ctx;
+    forward_team(&st->ps, thread, team);
+    if (thread == 0) /* B x outputs values: not worth sharing */
+        st->status = mlp_loss_run(&st->loss, &st->sums);
+    mlp_barrier(team);
+    /* a bad label or a non-finite loss: stop before anything is changed (the caller reports it) */
+    if (!st->ps.train || st->status != MLP_OK || !isfinite(st->sums.loss))
+        return;
+    backward_team(&st->ps, thread, team);
+    if (st->ps.update)
+        update_team(st->ps.t, st->step_size, thread, team);
+}
+
+/* Forward (+ loss) and, when training, backward (+ update) over examples [first, first + rows). */
+static int32_t run_pass(mlp_trainer *t, const batch_data *d, int64_t first, int64_t rows, int train, int update,
+                        float grad_scale, mlp_loss_sums *sums)
+{
+    const mlp_network *net = t->net;
+    const int32_t L = net->num_layers;
+    step_task st;
+    memset(&st, 0, sizeof st);
+    st.ps.t = t;
+    st.ps.d = d;
+    st.ps.first = first;
+    st.ps.rows = rows;
+    st.ps.train = train;
+    st.ps.update = update;
+    st.ps.input = d->row_indices ? t->x_batch : d->x + first * d->ldx;
+    st.ps.ldin = d->row_indices ? net->sizes[0] : d->ldx;
+    /* per-example arrays: through the batch's row indices, or offset to the first example */
+    const int shifted = d->row_indices == NULL;
+    const mlp_loss_batch lb = {net->loss, rows, net->sizes[L], t->acts[L - 1], net->sizes[L],
+                               shifted && d->labels ? d->labels + first : d->labels,
+                               shifted && d->targets ? d->targets + first * net->sizes[L] : d->targets,
+                               shifted && d->weights ? d->weights + first : d->weights,
+                               d->row_indices ? d->row_indices + first : NULL, grad_scale,
+                               train ? t->delta[0] : NULL, net->sizes[L]};
+    st.loss = lb;
+    if (train && update) {
+        const mlp_train_config *c = &t->config;
+        const double step = (double)t->step_count + 1.0;
+        st.step_size = c->learning_rate;
+        if (c->optimizer == MLP_OPT_ADAM) {
+            const double bc1 = 1.0 - pow(c->beta1, step), bc2 = 1.0 - pow(c->beta2, step);
+            st.step_size = (float)(c->learning_rate * sqrt(bc2) / bc1);
+        }
+    }
+    /* a batch this small is not worth a fork-join */
+    const double flops = 2.0 * (double)rows * (double)net->parameter_count * (train ? 3.0 : 1.0);
+    mlp_parallel(flops < 4e6 ? 1 : t->threads, step_task_run, &st);
+    if (st.status != MLP_OK)
+        return st.status;
+    if (train && update && isfinite(st.sums.loss))
+        t->step_count++;
+    sums->loss += st.sums.loss;
+    sums->metric += st.sums.metric;
+    sums->weight += st.sums.weight;
+    return MLP_OK;
 }
 
 MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t ldx, int64_t x_rows,
@@ -264,23 +362,14 @@ MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t l
     int32_t status = check_batch_data(trainer, &d, batch_rows);
     if (status != MLP_OK) return status;
 
-    const mlp_network *net = trainer->net;
-    int64_t ldin;
-    const float *input = forward(trainer, &d, 0, batch_rows, &ldin);
-    const int32_t L = net->num_layers;
-    const mlp_loss_batch lb = {net->loss, batch_rows, net->sizes[L], trainer->acts[L - 1], net->sizes[L],
-                               labels, targets, weights, row_indices, 1.0f / (float)batch_rows,
-                               trainer->delta[0], net->sizes[L]};
     mlp_loss_sums sums = {0, 0, 0};
-    if ((status = mlp_loss_run(&lb, &sums)) != MLP_OK) return status;
+    if ((status = run_pass(trainer, &d, 0, batch_rows, 1, update_weights, 1.0f / (float)batch_rows, &sums)) != MLP_OK)
+        return status;
     *loss_out = sums.loss / batch_rows;
     if (!isfinite(*loss_out))
         return mlp_fail(MLP_ERR_NOT_FINITE,
                         "the training loss is not finite (%g): the learning rate is probably too high or the features "
                         "are not normalized", *loss_out);
-    backward(trainer, input, ldin, batch_rows);
-    if (update_weights)
-        update(trainer);
     return MLP_OK;
 }
 
@@ -316,22 +405,11 @@ MLP_API int32_t mlp_trainer_evaluate(mlp_trainer *trainer, const float *x, int64
     const batch_data d = {x, ldx, x_rows, row_indices, labels, targets, weights};
     int32_t status = check_batch_data(trainer, &d, rows);
     if (status != MLP_OK) return status;
-    const mlp_network *net = trainer->net;
-    const int32_t L = net->num_layers;
     mlp_loss_sums sums = {0, 0, 0};
     for (int64_t first = 0; first < rows; first += trainer->max_batch) {
         const int64_t n = rows - first < trainer->max_batch ? rows - first : trainer->max_batch;
-        int64_t ldin;
-        forward(trainer, &d, first, n, &ldin);
-        const mlp_loss_batch lb = {net->loss, n, net->sizes[L], trainer->acts[L - 1], net->sizes[L], labels, targets,
-                                   weights, row_indices ? row_indices + first : NULL, 0.0f, NULL, 0};
-        mlp_loss_batch shifted = lb;
-        if (!row_indices) { /* examples first.. are rows 0.. of this chunk: offset the per-example arrays */
-            shifted.labels = labels ? labels + first : NULL;
-            shifted.targets = targets ? targets + first * net->sizes[L] : NULL;
-            shifted.weights = weights ? weights + first : NULL;
-        }
-        if ((status = mlp_loss_run(&shifted, &sums)) != MLP_OK) return status;
+        if ((status = run_pass(trainer, &d, first, n, 0, 0, 0.0f, &sums)) != MLP_OK)
+            return status;
     }
     *loss_sum = sums.loss;
     *metric_sum = sums.metric;
