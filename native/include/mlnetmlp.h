@@ -132,6 +132,7 @@ typedef struct mlp_train_config {
     int32_t nesterov;         /* SGD; 1 = Nesterov momentum */
     float beta1, beta2, epsilon; /* Adam */
     float l2;                 /* L2 penalty on weights (not biases), added to the gradient */
+    int32_t decoupled_weight_decay; /* Adam: 1 = apply l2 as decoupled weight decay (AdamW) */
     int32_t max_batch_rows;   /* the largest batch mlp_trainer_step will see */
     int32_t num_threads;      /* 0 = mlp_get_num_threads() */
 } mlp_train_config;
@@ -152,7 +153,7 @@ MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t l
                                  const int32_t *row_indices, int32_t batch_rows,
                                  const int32_t *labels, const float *targets, const float *weights,
                                  int32_t update, double *loss_out);
-/* The gradient of the last step's loss (including L2) for layer l. */
+/* The gradient of the last step's loss (including the coupled L2 term) for layer l. */
 MLP_API int32_t mlp_trainer_get_gradient(const mlp_trainer *trainer, int32_t layer, float *weights,
                                          int64_t weight_count, float *biases, int64_t bias_count);
 /* Loss and metric over a whole set, in batches: *loss_sum = sum of weighted losses,

@@ -38,9 +38,10 @@ typedef struct mlp_kernels {
     /* SGD with optional (Nesterov) momentum; l2 adds l2*w to the gradient. velocity may be NULL when momentum == 0. */
     void (*sgd_update)(int64_t n, float *w, const float *g, float *velocity, float lr, float momentum,
                        int32_t nesterov, float l2);
-    /* Adam; step_size already includes the bias corrections. */
+    /* Adam; step_size already includes the bias corrections. l2 is added to the gradient (coupled);
+     * decay shrinks w by w * decay before the step (decoupled, AdamW: decay = lr * weight decay). */
     void (*adam_update)(int64_t n, float *w, const float *g, float *m, float *v, float step_size,
-                        float beta1, float beta2, float epsilon, float l2);
+                        float beta1, float beta2, float epsilon, float l2, float decay);
 } mlp_kernels;
 
 extern const mlp_kernels mlp_kernels_generic;

@@ -270,15 +270,17 @@ static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity
 }
 
 static void adam_update_avx2(int64_t n, float *w, const float *g, float *m, float *v, float step_size,
-                             float beta1, float beta2, float epsilon, float l2)
+                             float beta1, float beta2, float epsilon, float l2, float decay)
 {
+    const __m256 vdecay = _mm256_set1_ps(decay);
     const __m256 vb1 = _mm256_set1_ps(beta1), vb1c = _mm256_set1_ps(1.0f - beta1);
     const __m256 vb2 = _mm256_set1_ps(beta2), vb2c = _mm256_set1_ps(1.0f - beta2);
     const __m256 veps = _mm256_set1_ps(epsilon), vstep = _mm256_set1_ps(step_size), vl2 = _mm256_set1_ps(l2);
     int64_t j = 0;
     for (; j + 8 <= n; j += 8) {
-        const __m256 wj = _mm256_loadu_ps(w + j);
+        __m256 wj = _mm256_loadu_ps(w + j);
         const __m256 grad = _mm256_fmadd_ps(vl2, wj, _mm256_loadu_ps(g + j));
+        wj = _mm256_sub_ps(wj, _mm256_mul_ps(vdecay, wj));
         const __m256 mj = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + j), _mm256_mul_ps(vb1c, grad));
         const __m256 vj = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + j), _mm256_mul_ps(vb2c, _mm256_mul_ps(grad, grad)));
         _mm256_storeu_ps(m + j, mj);
@@ -288,6 +290,7 @@ static void adam_update_avx2(int64_t n, float *w, const float *g, float *m, floa
     }
     for (; j < n; ++j) {
         const float grad = g[j] + l2 * w[j];
+        w[j] -= decay * w[j];
         const float mj = beta1 * m[j] + (1.0f - beta1) * grad;
         const float vj = beta2 * v[j] + (1.0f - beta2) * grad * grad;
         m[j] = mj;

@@ -134,10 +134,11 @@ static void sgd_update_generic(int64_t n, float *restrict w, const float *restri
 
 static void adam_update_generic(int64_t n, float *restrict w, const float *restrict g, float *restrict m,
                                 float *restrict v, float step_size, float beta1, float beta2,
-                                float epsilon, float l2)
+                                float epsilon, float l2, float decay)
 {
     for (int64_t j = 0; j < n; ++j) {
         const float grad = g[j] + l2 * w[j];
+        w[j] -= decay * w[j];
         const float mj = beta1 * m[j] + (1.0f - beta1) * grad;
         const float vj = beta2 * v[j] + (1.0f - beta2) * grad * grad;
         m[j] = mj;

@@ -37,6 +37,11 @@ namespace MlNetMlp
         /// gradient. Default: 0.</summary>
         public float L2Regularization = 0f;
 
+        /// <summary>With <see cref="MlpOptimizer.Adam"/>: apply <see cref="L2Regularization"/> as decoupled weight decay
+        /// (AdamW: each step shrinks the weights by <c>LearningRate · L2Regularization</c>) instead of adding it to the
+        /// gradient. Default: false.</summary>
+        public bool DecoupledWeightDecay = false;
+
         /// <summary>Shuffle the training rows before every epoch. Default: true.</summary>
         public bool Shuffle = true;
 

@@ -162,6 +162,39 @@ static void test_consistency(void)
     free(x);
 }
 
+/* AdamW: the decay shrinks weights by lr * wd * w on top of the Adam step; the gradient excludes it. */
+static void test_adamw(void)
+{
+    const int32_t sizes[2] = {3, 2};
+    const float x[6] = {1.0f, -2.0f, 0.5f, 0.3f, 0.1f, -1.0f};
+    const int32_t y[2] = {0, 1};
+    for (int decoupled = 0; decoupled <= 1; ++decoupled) {
+        mlp_network *net;
+        CHECK_OK(mlp_network_create(1, sizes, MLP_ACT_IDENTITY, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        CHECK_OK(mlp_network_init(net, 9));
+        float w0[6], b0[2], w1[6], b1[2], gw[6], gb[2];
+        CHECK_OK(mlp_network_get_layer(net, 0, w0, 6, b0, 2));
+        mlp_train_config c = config(MLP_OPT_ADAM, 0.01f, 2, 1);
+        c.l2 = 0.5f;
+        c.decoupled_weight_decay = decoupled;
+        mlp_trainer *t;
+        CHECK_OK(mlp_trainer_create(net, &c, &t));
+        double loss;
+        CHECK_OK(mlp_trainer_step(t, x, 3, 2, NULL, 2, y, NULL, NULL, 1, &loss));
+        CHECK_OK(mlp_network_get_layer(net, 0, w1, 6, b1, 2));
+        CHECK_OK(mlp_trainer_get_gradient(t, 0, gw, 6, gb, 2));
+        for (int i = 0; i < 6; ++i) {
+            /* first Adam step: m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps) */
+            const double g = decoupled ? gw[i] : gw[i]; /* get_gradient includes the coupled term only */
+            double expected = w0[i] - 0.01 * g / (fabs(g) + 1e-8);
+            if (decoupled) expected -= 0.01 * 0.5 * w0[i];
+            CHECK(fabs(w1[i] - expected) < 1e-5, "decoupled=%d weight %d: %g, expected %g", decoupled, i, w1[i], expected);
+        }
+        mlp_trainer_destroy(t);
+        mlp_network_destroy(net);
+    }
+}
+
 static void test_arguments(void)
 {
     mlp_network *net = NULL;
@@ -226,6 +259,7 @@ int main(void)
     test_gradient_check();
     test_learns_xor();
     test_consistency();
+    test_adamw();
     test_arguments();
     return test_report("test_network");
 }

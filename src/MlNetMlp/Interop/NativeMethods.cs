@@ -36,6 +36,7 @@ namespace MlNetMlp.Interop
             public int Nesterov;
             public float Beta1, Beta2, Epsilon;
             public float L2;
+            public int DecoupledWeightDecay;
             public int MaxBatchRows;
             public int NumThreads;
         }
