@@ -17,8 +17,18 @@ static float *align_up(float *p)
     return (float *)((u + 63u) & ~(uintptr_t)63u);
 }
 
-static int64_t pack_a_floats(int64_t m, int64_t k) { return min64(MLP_MC, round_up(m, MLP_MR)) * min64(MLP_KC, k); }
-static int64_t pack_b_floats(int64_t n, int64_t k) { return min64(MLP_NC, round_up(n, MLP_NR)) * min64(MLP_KC, k); }
+/* The K block: at most MLP_KC, and the blocks of one problem as equal as possible (784 -> 2 x 392, not
+ * 3 x 256 + 16), so that no pass over C does a sliver of work. A function of k alone: every path and every
+ * thread count splits the same way, which keeps results identical. */
+static int64_t k_block(int64_t k)
+{
+    const int64_t blocks = (k + MLP_KC - 1) / MLP_KC;
+    const int64_t kc = blocks > 0 ? round_up((k + blocks - 1) / blocks, 8) : 0;
+    return kc < k ? kc : k;
+}
+
+static int64_t pack_a_floats(int64_t m, int64_t k) { return min64(MLP_MC, round_up(m, MLP_MR)) * k_block(k); }
+static int64_t pack_b_floats(int64_t n, int64_t k) { return min64(MLP_NC, round_up(n, MLP_NR)) * k_block(k); }
 
 int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads)
 {
@@ -99,8 +109,8 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
 {
     for (int64_t jc = 0; jc < g->n; jc += MLP_NC) {
         const int64_t nc = min64(MLP_NC, g->n - jc), panels_n = (nc + MLP_NR - 1) / MLP_NR;
-        for (int64_t pc = 0; pc < g->k; pc += MLP_KC) {
-            const int64_t kc = min64(MLP_KC, g->k - pc);
+        for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
+            const int64_t kc = min64(k_block(g->k), g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
             const int last_k = pc + kc == g->k;
             for (int64_t q = thread; q < panels_n; q += team)
@@ -163,8 +173,8 @@ static void gemm_few_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, in
     const int64_t n = j1 - j0;
     for (int64_t i = i0; i < i1; ++i) {
         float *c = g->c + i * g->ldc + j0;
-        for (int64_t pc = 0; pc < g->k; pc += MLP_KC) {
-            const int64_t kc = min64(MLP_KC, g->k - pc);
+        for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
+            const int64_t kc = min64(k_block(g->k), g->k - pc);
             memset(acc, 0, (size_t)n * sizeof(float));
             for (int64_t p = pc; p < pc + kc; ++p) {
                 const float aip = g->trans_a ? g->a[p * g->lda + i] : g->a[i * g->lda + p];

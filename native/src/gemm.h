@@ -7,9 +7,12 @@
 
 #include "kernels.h"
 
-/* Cache blocking for 32 KiB L1d / 1 MiB L2: a KC x NR panel of B (16 KiB) stays in L1,
- * an MC x KC block of A (144 KiB) in L2, a KC x NC block of B in L3. */
-#define MLP_KC 256
+/* Cache blocking for 32 KiB L1d / 1 MiB L2: a KC x NR panel of B (at most 24 KiB) stays in L1,
+ * an MC x KC block of A (at most 216 KiB) in L2, a KC x NC block of B in L3. KC is the upper bound of
+ * the K block; gemm.c balances the blocks of each problem. */
+#ifndef MLP_KC
+#  define MLP_KC 384
+#endif
 #define MLP_MC 144
 #define MLP_NC 4080
 
