@@ -121,6 +121,8 @@ MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows,
 MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int64_t ldx, int64_t rows,
                                     int32_t output, float *out, int64_t ldo, float *workspace,
                                     int64_t workspace_count);
+/* *all_finite = 1 when every weight and bias is a finite number, else 0. */
+MLP_API int32_t mlp_network_all_finite(const mlp_network *net, int32_t *all_finite);
 
 /* ---- training ------------------------------------------------------------------------------ */
 
@@ -135,6 +137,9 @@ typedef struct mlp_train_config {
     int32_t decoupled_weight_decay; /* Adam: 1 = apply l2 as decoupled weight decay (AdamW) */
     int32_t max_batch_rows;   /* the largest batch mlp_trainer_step will see */
     int32_t num_threads;      /* 0 = mlp_get_num_threads() */
+    float dropout_rate;       /* in [0, 1): inverted dropout on hidden layers while training; 0 = off */
+    int32_t reserved;         /* must be 0 */
+    uint64_t seed;            /* dropout masks: a function of (seed, step, layer, row in batch, unit) */
 } mlp_train_config;
 
 typedef struct mlp_trainer mlp_trainer;

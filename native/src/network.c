@@ -143,6 +143,17 @@ MLP_API int32_t mlp_network_set_layer(mlp_network *net, int32_t layer, const flo
     return MLP_OK;
 }
 
+MLP_API int32_t mlp_network_all_finite(const mlp_network *net, int32_t *all_finite)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(net);
+    MLP_CHECK_NOT_NULL(all_finite);
+    int finite = 1;
+    for (int64_t i = 0; i < net->parameter_count && finite; ++i) finite = isfinite(net->params[i]);
+    *all_finite = finite;
+    return MLP_OK;
+}
+
 /* ---- scoring ------------------------------------------------------------------------------------ */
 
 static int64_t predict_gemm_floats(const mlp_network *net, int64_t chunk)

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "dropout.h"
 #include "errors.h"
 #include "gemm.h"
 #include "loss.h"
@@ -56,6 +57,9 @@ static int32_t check_config(const mlp_train_config *c)
               (int)c->max_batch_rows);
     MLP_CHECK(c->num_threads >= 0 && c->num_threads <= MLP_MAX_THREADS, "num_threads must be in [0, %d], got %d",
               MLP_MAX_THREADS, (int)c->num_threads);
+    MLP_CHECK(c->dropout_rate >= 0.0f && c->dropout_rate < 1.0f, "dropout_rate must be in [0, 1), got %g",
+              (double)c->dropout_rate);
+    MLP_CHECK(c->reserved == 0, "reserved must be 0");
     return MLP_OK;
 }
 
@@ -209,6 +213,13 @@ static void forward_team(const pass *ps, int thread, int team)
                                     net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
                                     net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
         mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
+        if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
+            const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
+            int64_t lo, hi;
+            share(ps->rows, 1, thread, team, &lo, &hi);
+            for (int64_t r = lo; r < hi; ++r) mlp_dropout_forward(&drop, l, r, out, t->acts[l] + r * out);
+            mlp_barrier(team);
+        }
         h = t->acts[l];
         ldh = out;
     }
@@ -248,7 +259,13 @@ static void backward_team(const pass *ps, int thread, int team)
         const int32_t act = mlp_layer_activation(net, l - 1);
         int64_t r0, r1;
         share(rows, 1, thread, team, &r0, &r1);
-        for (int64_t r = r0; r < r1; ++r) kern->activation_backward(act, in, h_prev + r * in, dh + r * in);
+        if (t->config.dropout_rate > 0.0f) {
+            const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
+            for (int64_t r = r0; r < r1; ++r)
+                mlp_dropout_activation_backward(&drop, l - 1, r, act, in, h_prev + r * in, dh + r * in);
+        } else {
+            for (int64_t r = r0; r < r1; ++r) kern->activation_backward(act, in, h_prev + r * in, dh + r * in);
+        }
         mlp_barrier(team);
         cur ^= 1;
     }

@@ -27,17 +27,8 @@ namespace Microsoft.ML
             int[] hiddenLayerSizes = null,
             int? numberOfEpochs = null)
         {
-            var options = new MlpMulticlassTrainer.Options
-            {
-                LabelColumnName = labelColumnName,
-                FeatureColumnName = featureColumnName,
-                ExampleWeightColumnName = exampleWeightColumnName,
-            };
-            if (hiddenLayerSizes != null)
-                options.HiddenLayerSizes = hiddenLayerSizes;
-            if (numberOfEpochs.HasValue)
-                options.NumberOfEpochs = numberOfEpochs.Value;
-            return Mlp(catalog, options);
+            return Mlp(catalog, Configure(new MlpMulticlassTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName,
+                hiddenLayerSizes, numberOfEpochs));
         }
 
         /// <summary>A multiclass multilayer perceptron configured by <paramref name="options"/>.</summary>
@@ -48,6 +39,67 @@ namespace Microsoft.ML
         {
             Contracts.CheckValue(catalog, nameof(catalog));
             return new MlpMulticlassTrainer(catalog.GetEnvironment(), options);
+        }
+
+        /// <summary>A binary multilayer perceptron (Boolean label) with default options unless given.</summary>
+        /// <param name="catalog">The binary classification trainers catalog.</param>
+        /// <param name="labelColumnName">Label column: <see cref="bool"/>.</param>
+        /// <param name="featureColumnName">Feature column: a known-size vector of <see cref="float"/>.</param>
+        /// <param name="exampleWeightColumnName">Optional example weight column (<see cref="float"/>).</param>
+        /// <param name="hiddenLayerSizes">Hidden layer widths (null: the default; empty: logistic regression).</param>
+        /// <param name="numberOfEpochs">Passes over the data (null: the default).</param>
+        public static MlpBinaryTrainer Mlp(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+            string labelColumnName = DefaultColumnNames.Label,
+            string featureColumnName = DefaultColumnNames.Features,
+            string exampleWeightColumnName = null,
+            int[] hiddenLayerSizes = null,
+            int? numberOfEpochs = null)
+            => Mlp(catalog, Configure(new MlpBinaryTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, hiddenLayerSizes, numberOfEpochs));
+
+        /// <summary>A binary multilayer perceptron configured by <paramref name="options"/>.</summary>
+        /// <param name="catalog">The binary classification trainers catalog.</param>
+        /// <param name="options">Architecture, loss, optimizer and training controls.</param>
+        public static MlpBinaryTrainer Mlp(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, MlpBinaryTrainer.Options options)
+        {
+            Contracts.CheckValue(catalog, nameof(catalog));
+            return new MlpBinaryTrainer(catalog.GetEnvironment(), options);
+        }
+
+        /// <summary>A regression multilayer perceptron (Single label) with default options unless given.</summary>
+        /// <param name="catalog">The regression trainers catalog.</param>
+        /// <param name="labelColumnName">Label column: <see cref="float"/>.</param>
+        /// <param name="featureColumnName">Feature column: a known-size vector of <see cref="float"/>.</param>
+        /// <param name="exampleWeightColumnName">Optional example weight column (<see cref="float"/>).</param>
+        /// <param name="hiddenLayerSizes">Hidden layer widths (null: the default; empty: linear regression).</param>
+        /// <param name="numberOfEpochs">Passes over the data (null: the default).</param>
+        public static MlpRegressionTrainer Mlp(this RegressionCatalog.RegressionTrainers catalog,
+            string labelColumnName = DefaultColumnNames.Label,
+            string featureColumnName = DefaultColumnNames.Features,
+            string exampleWeightColumnName = null,
+            int[] hiddenLayerSizes = null,
+            int? numberOfEpochs = null)
+            => Mlp(catalog, Configure(new MlpRegressionTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, hiddenLayerSizes, numberOfEpochs));
+
+        /// <summary>A regression multilayer perceptron configured by <paramref name="options"/>.</summary>
+        /// <param name="catalog">The regression trainers catalog.</param>
+        /// <param name="options">Architecture, optimizer and training controls.</param>
+        public static MlpRegressionTrainer Mlp(this RegressionCatalog.RegressionTrainers catalog, MlpRegressionTrainer.Options options)
+        {
+            Contracts.CheckValue(catalog, nameof(catalog));
+            return new MlpRegressionTrainer(catalog.GetEnvironment(), options);
+        }
+
+        private static T Configure<T>(T options, string label, string features, string weight, int[] hidden, int? epochs)
+            where T : MlpTrainerOptionsBase
+        {
+            options.LabelColumnName = label;
+            options.FeatureColumnName = features;
+            options.ExampleWeightColumnName = weight;
+            if (hidden != null)
+                options.HiddenLayerSizes = hidden;
+            if (epochs.HasValue)
+                options.NumberOfEpochs = epochs.Value;
+            return options;
         }
     }
 }

@@ -1,7 +1,7 @@
 namespace MlNetMlp
 {
     /// <summary>The non-linearity applied after every hidden layer. The output layer has none: its raw output goes
-    /// to the loss (softmax for multiclass).</summary>
+    /// to the loss (softmax for multiclass, sigmoid for binary log-loss, identity for regression).</summary>
     public enum MlpActivation
     {
         /// <summary>No non-linearity: the network is linear (stacked layers collapse to one).</summary>
@@ -23,5 +23,28 @@ namespace MlNetMlp
         Sgd = 0,
         /// <summary>Adam (Kingma &amp; Ba, 2015) with bias correction.</summary>
         Adam = 1,
+    }
+
+    /// <summary>How the learning rate changes during training.</summary>
+    public enum MlpLearningRateSchedule
+    {
+        /// <summary>The learning rate stays at <see cref="MlpTrainerOptionsBase.LearningRate"/>.</summary>
+        Constant = 0,
+        /// <summary>Cosine annealing, updated every minibatch: from the learning rate down to almost 0 at the last
+        /// step (Loshchilov &amp; Hutter, 2017, without restarts).</summary>
+        Cosine = 1,
+        /// <summary>Halve the learning rate when the monitored loss (validation loss when there is validation data,
+        /// else training loss) has not improved for two epochs; never below 1/1000 of the initial rate.</summary>
+        ReduceOnPlateau = 2,
+    }
+
+    /// <summary>The loss of the binary MLP.</summary>
+    public enum MlpBinaryLoss
+    {
+        /// <summary>Sigmoid + cross-entropy (logistic loss); <c>Probability</c> is the sigmoid of the score.</summary>
+        LogLoss = 0,
+        /// <summary>Hinge loss max(0, 1 - y·score) with y = ±1 (the SVM loss); the score is a margin, and
+        /// <c>Probability</c> comes from a Platt calibration fitted on the training margins.</summary>
+        Hinge = 1,
     }
 }

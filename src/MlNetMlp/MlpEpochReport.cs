@@ -3,7 +3,7 @@ using System;
 namespace MlNetMlp
 {
     /// <summary>What one training epoch achieved; passed to <see cref="MlpTrainerOptionsBase.EpochCallback"/> and kept
-    /// in <see cref="MlpModelParameters.TrainingHistory"/>.</summary>
+    /// in <see cref="MlpModelParametersBase{TOutput}.TrainingHistory"/>.</summary>
     public sealed class MlpEpochReport
     {
         internal MlpEpochReport(int epoch, int numberOfEpochs, double trainingLoss, double validationLoss, double validationMetric,

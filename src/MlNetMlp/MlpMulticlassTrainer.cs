@@ -101,76 +101,24 @@ namespace MlNetMlp
         protected override MlpModelParameters TrainModelCore(TrainContext context)
         {
             Host.CheckValue(context, nameof(context));
-            using var ch = Host.Start("Training");
-            var data = context.TrainingSet;
-            int classCount = ClassCount(data, ch);
-            int seed = _options.Seed ?? Host.Rand.Next();
-
-            using var train = TrainingSet.Read(data, LabelKind.Key, classCount, Host, ch, "training");
-            using var validSet = context.ValidationSet != null
-                ? TrainingSet.Read(context.ValidationSet, LabelKind.Key, classCount, Host, ch, "validation") : null;
-            RowSelection trainRows, validRows;
-            if (validSet != null)
-            {
-                trainRows = new RowSelection(train, Enumerable.Range(0, train.Rows).ToArray());
-                validRows = new RowSelection(validSet, Enumerable.Range(0, validSet.Rows).ToArray());
-            }
-            else if (_options.ValidationFraction > 0)
-            {
-                var (t, v) = DataSplit.Split(train.Rows, train.Labels, _options.ValidationFraction, seed);
-                trainRows = new RowSelection(train, t);
-                validRows = new RowSelection(train, v);
-            }
-            else
-            {
-                trainRows = new RowSelection(train, Enumerable.Range(0, train.Rows).ToArray());
-                validRows = default;
-            }
-            if (_options.EarlyStoppingPatience > 0 && validRows.IsEmpty)
-                ch.Warning("EarlyStoppingPatience is set but there is no validation data (set ValidationFraction or pass a validation set to Fit): early stopping is off.");
-
-            int distinct = trainRows.Rows.Select(r => train.Labels[r]).Distinct().Count();
-            if (distinct < 2)
-                throw ch.Except($"The training data has only {distinct} class in label column '{data.Schema.Label.Value.Name}': " +
-                    "a classifier needs at least two classes.");
-
-            var network = CreateNetwork(context.InitialPredictor, train.Columns, classCount, seed, ch);
-            ch.Info($"Training an MLP {string.Join("-", network.LayerSizes)} ({network.ParameterCount} parameters) on {trainRows.Rows.Length} rows" +
-                (validRows.IsEmpty ? "" : $", validating on {validRows.Rows.Length}") + $"; native kernels: {Native.Isa}.");
-            var history = new MlpTrainingLoop(_options, Host, ch, isRegression: false).Run(network, trainRows, validRows, seed);
-            return new MlpModelParameters(Host, network, history);
+            int classCount = ClassCount(context.TrainingSet);
+            var task = new TrainingTask { LabelKind = LabelKind.Key, ClassCount = classCount, Outputs = classCount, Loss = NativeMethods.LossSoftmaxCrossEntropy };
+            var result = MlpTrainingSession.Run(Host, _options, context, task);
+            return new MlpModelParameters(Host, result.Network, result.History);
         }
 
-        private int ClassCount(RoleMappedData data, IChannel ch)
+        private int ClassCount(RoleMappedData data)
         {
             if (!data.Schema.Label.HasValue)
-                throw ch.ExceptParam(nameof(data), "Training data must specify a label column.");
+                throw Host.ExceptParam(nameof(data), "Training data must specify a label column.");
             var label = data.Schema.Label.Value;
             if (!(label.Type is KeyDataViewType key) || key.RawType != typeof(uint))
-                throw ch.ExceptParam(nameof(data), $"Label column '{label.Name}' has type {label.Type}; the multiclass MLP needs a key type. " +
+                throw Host.ExceptParam(nameof(data), $"Label column '{label.Name}' has type {label.Type}; the multiclass MLP needs a key type. " +
                     $"Use mlContext.Transforms.Conversion.MapValueToKey(\"{label.Name}\").");
             int count = key.GetCountAsInt32(Host);
             if (count < 2)
-                throw ch.ExceptParam(nameof(data), $"Label column '{label.Name}' has {count} class; a classifier needs at least two.");
+                throw Host.ExceptParam(nameof(data), $"Label column '{label.Name}' has {count} class; a classifier needs at least two.");
             return count;
-        }
-
-        private MlpNetwork CreateNetwork(IPredictor initial, int inputs, int classes, int seed, IChannel ch)
-        {
-            var sizes = new[] { inputs }.Concat(_options.HiddenLayerSizes).Append(classes).ToArray();
-            if (initial == null)
-            {
-                var network = new MlpNetwork(sizes, _options.Activation, NativeMethods.LossSoftmaxCrossEntropy);
-                network.Initialize((ulong)(uint)seed);
-                return network;
-            }
-            if (!(initial is MlpModelParameters warm))
-                throw ch.ExceptParam(nameof(initial), $"Warm start needs MlpModelParameters, got {initial.GetType().Name}.");
-            if (!warm.LayerSizes.SequenceEqual(sizes) || warm.Activation != _options.Activation)
-                throw ch.ExceptParam(nameof(initial),
-                    $"Warm start needs the same architecture: the model has layers {string.Join("-", warm.LayerSizes)} ({warm.Activation}), " +
-                    $"the options and data give {string.Join("-", sizes)} ({_options.Activation}).");
-            return warm.Network.Clone();
         }
     }
 }

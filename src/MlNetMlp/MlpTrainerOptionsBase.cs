@@ -27,6 +27,9 @@ namespace MlNetMlp
         /// <summary>Use Nesterov momentum with <see cref="MlpOptimizer.Sgd"/>. Default: true.</summary>
         public bool NesterovMomentum = true;
 
+        /// <summary>How the learning rate evolves. Default: <see cref="MlpLearningRateSchedule.Cosine"/>.</summary>
+        public MlpLearningRateSchedule LearningRateSchedule = MlpLearningRateSchedule.Cosine;
+
         /// <summary>Examples per minibatch. Default: 128.</summary>
         public int BatchSize = 128;
 
@@ -41,6 +44,10 @@ namespace MlNetMlp
         /// (AdamW: each step shrinks the weights by <c>LearningRate · L2Regularization</c>) instead of adding it to the
         /// gradient. Default: false.</summary>
         public bool DecoupledWeightDecay = false;
+
+        /// <summary>Probability of zeroing each hidden unit while training (inverted dropout: kept units are scaled by
+        /// 1 / (1 - rate)); no effect at scoring. In [0, 1). Default: 0.</summary>
+        public float DropoutRate = 0f;
 
         /// <summary>Shuffle the training rows before every epoch. Default: true.</summary>
         public bool Shuffle = true;

@@ -21,7 +21,15 @@ static mlp_train_config config(int optimizer, float lr, int batch, int threads)
 static int64_t layer_weights(const int32_t *sizes, int l) { return (int64_t)sizes[l] * sizes[l + 1]; }
 
 /* d(loss)/d(param) by central differences against the analytic gradient, for every activation. */
+static void gradient_check(float dropout);
+
 static void test_gradient_check(void)
+{
+    gradient_check(0.0f);
+    gradient_check(0.3f); /* masks depend on the step, which update == 0 does not advance */
+}
+
+static void gradient_check(float dropout)
 {
     const int32_t sizes[4] = {5, 7, 6, 3};
     enum { ROWS = 9 };
@@ -36,6 +44,8 @@ static void test_gradient_check(void)
         CHECK_OK(mlp_network_init(net, 42));
         mlp_train_config c = config(MLP_OPT_SGD, 0.1f, ROWS, 1);
         c.l2 = 0.01f;
+        c.dropout_rate = dropout;
+        c.seed = 77;
         mlp_trainer *t;
         CHECK_OK(mlp_trainer_create(net, &c, &t));
         double loss;
@@ -67,7 +77,8 @@ static void test_gradient_check(void)
                 const double an = i < wc ? gw[i] : gb[i - wc];
                 const double kink = act == MLP_ACT_RELU || act == MLP_ACT_LEAKY_RELU ? 5e-3 : 0.0;
                 if (!(fabs(an - fd) <= 2e-3 + kink + 2e-2 * fabs(fd)) && worst_ok) {
-                    CHECK(0, "act %d layer %d param %lld: analytic %g, finite difference %g", act, l, (long long)i, an, fd);
+                    CHECK(0, "dropout %g act %d layer %d param %lld: analytic %g, finite difference %g", dropout, act, l,
+                          (long long)i, an, fd);
                     worst_ok = 0;
                 }
             }
@@ -195,6 +206,37 @@ static void test_adamw(void)
     }
 }
 
+/* Dropout changes the training loss (masks are live) but neither evaluation nor scoring. */
+static void test_dropout_only_while_training(void)
+{
+    const int32_t sizes[3] = {20, 64, 3};
+    enum { ROWS = 32 };
+    uint64_t seed = 4;
+    float x[ROWS * 20];
+    int32_t y[ROWS];
+    for (int i = 0; i < ROWS * 20; ++i) x[i] = test_uniform(&seed);
+    for (int i = 0; i < ROWS; ++i) y[i] = i % 3;
+    double loss[2], eval[2];
+    for (int k = 0; k < 2; ++k) {
+        mlp_network *net;
+        CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        CHECK_OK(mlp_network_init(net, 5));
+        mlp_train_config c = config(MLP_OPT_SGD, 0.1f, ROWS, 1);
+        c.dropout_rate = k ? 0.5f : 0.0f;
+        mlp_trainer *t;
+        CHECK_OK(mlp_trainer_create(net, &c, &t));
+        CHECK_OK(mlp_trainer_step(t, x, 20, ROWS, NULL, ROWS, y, NULL, NULL, 0, &loss[k]));
+        double m, w;
+        CHECK_OK(mlp_trainer_evaluate(t, x, 20, ROWS, NULL, ROWS, y, NULL, NULL, &eval[k], &m, &w));
+        mlp_trainer_destroy(t);
+        mlp_network_destroy(net);
+    }
+    CHECK(loss[0] != loss[1], "dropout did not change the training loss (%g)", loss[0]);
+    CHECK(eval[0] == eval[1], "dropout leaked into evaluation: %g vs %g", eval[0], eval[1]);
+    CHECK(fabs(eval[0] / ROWS - loss[0]) < 1e-6, "evaluation (%g) and training loss (%g) disagree without dropout",
+          eval[0] / ROWS, loss[0]);
+}
+
 static void test_arguments(void)
 {
     mlp_network *net = NULL;
@@ -229,7 +271,13 @@ static void test_arguments(void)
     c.momentum = 1.0f;
     CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT, "momentum 1 accepted");
     c = config(MLP_OPT_ADAM, 0.01f, 8, 1);
+    c.dropout_rate = 1.0f;
+    CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT, "dropout 1 accepted");
+    c = config(MLP_OPT_ADAM, 0.01f, 8, 1);
     CHECK_OK(mlp_trainer_create(net, &c, &t));
+    int32_t finite = 0;
+    CHECK_OK(mlp_network_all_finite(net, &finite));
+    CHECK(finite == 1, "fresh network reported non-finite");
     float x[16] = {0};
     int32_t y[4] = {0, 1, 0, 1}, bad_idx[2] = {0, 4};
     double loss;
@@ -260,6 +308,7 @@ int main(void)
     test_learns_xor();
     test_consistency();
     test_adamw();
+    test_dropout_only_while_training();
     test_arguments();
     return test_report("test_network");
 }

@@ -39,6 +39,9 @@ namespace MlNetMlp.Interop
             public int DecoupledWeightDecay;
             public int MaxBatchRows;
             public int NumThreads;
+            public float DropoutRate;
+            public int Reserved;
+            public ulong Seed;
         }
 
         [LibraryImport(LibraryName)] internal static partial int mlp_abi_version();
@@ -63,6 +66,8 @@ namespace MlNetMlp.Interop
         [LibraryImport(LibraryName)]
         internal static partial int mlp_network_predict(NetworkHandle network, float* x, long ldx, long rows, int output, float* outputs, long ldo,
             float* workspace, long workspaceCount);
+
+        [LibraryImport(LibraryName)] internal static partial int mlp_network_all_finite(NetworkHandle network, out int allFinite);
 
         [LibraryImport(LibraryName)]
         internal static partial int mlp_trainer_create(NetworkHandle network, in TrainConfig config, out TrainerHandle trainer);

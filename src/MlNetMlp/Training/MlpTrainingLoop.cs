@@ -56,6 +56,8 @@ namespace MlNetMlp.Training
                 DecoupledWeightDecay = _options.DecoupledWeightDecay ? 1 : 0,
                 MaxBatchRows = batch,
                 NumThreads = _options.NumberOfThreads ?? 0,
+                DropoutRate = _options.DropoutRate,
+                Seed = (ulong)(uint)seed,
             };
             Native.Check(NativeMethods.mlp_trainer_create(network.Handle, config, out var trainer));
             using (trainer)
@@ -69,6 +71,7 @@ namespace MlNetMlp.Training
                 (float[] W, float[] B)[] best = null;
                 bool earlyStopping = _options.EarlyStoppingPatience > 0 && !validation.IsEmpty;
                 double targetVariance = _isRegression && !validation.IsEmpty ? WeightedVariance(validation) : double.NaN;
+                var schedule = new LearningRateSchedule(_options, (long)_options.NumberOfEpochs * ((order.Length + batch - 1) / batch));
 
                 for (int epoch = 1; epoch <= _options.NumberOfEpochs; epoch++)
                 {
@@ -79,6 +82,8 @@ namespace MlNetMlp.Training
                     {
                         _options.CancellationToken.ThrowIfCancellationRequested();
                         _host.CheckAlive();
+                        if (schedule.NextStep())
+                            Native.Check(NativeMethods.mlp_trainer_set_learning_rate(trainer, schedule.Current));
                         int rows = Math.Min(batch, order.Length - start);
                         lossSum += Step(trainer, train.Set, order.AsSpan(start, rows)) * rows;
                     }
@@ -90,7 +95,9 @@ namespace MlNetMlp.Training
                         validationMetric = _isRegression ? 1 - metric / weight / targetVariance : metric / weight;
                     }
                     var report = new MlpEpochReport(epoch, _options.NumberOfEpochs, lossSum / order.Length, validationLoss,
-                        validationMetric, _options.LearningRate, clock.Elapsed);
+                        validationMetric, schedule.Current, clock.Elapsed);
+                    if (schedule.EndEpoch(double.IsNaN(validationLoss) ? report.TrainingLoss : validationLoss))
+                        _ch.Info($"Validation loss has not improved for {LearningRateSchedule.PlateauPatience} epochs: learning rate lowered to {schedule.Current:G3}.");
                     history.Add(report);
                     _ch.Info(report.ToString());
                     _options.EpochCallback?.Invoke(report);
@@ -115,6 +122,9 @@ namespace MlNetMlp.Training
                     for (int l = 0; l < best.Length; l++)
                         network.SetLayer(l, best[l].W, best[l].B);
             }
+            Native.Check(NativeMethods.mlp_network_all_finite(network.Handle, out int finite));
+            if (finite == 0)
+                throw _ch.Except("Training produced non-finite weights: the learning rate is probably too high or the features are not normalized.");
             return history;
         }
 

@@ -28,6 +28,10 @@ namespace MlNetMlp.Training
                 throw Out(nameof(o.BatchSize), o.BatchSize, "must be in [1, 1048576].");
             if (o.NumberOfEpochs < 1)
                 throw Out(nameof(o.NumberOfEpochs), o.NumberOfEpochs, "must be at least 1.");
+            if (!Enum.IsDefined(o.LearningRateSchedule))
+                throw Out(nameof(o.LearningRateSchedule), o.LearningRateSchedule, "unknown schedule.");
+            if (!(o.DropoutRate >= 0 && o.DropoutRate < 1))
+                throw Out(nameof(o.DropoutRate), o.DropoutRate, "must be in [0, 1).");
             if (!(float.IsFinite(o.L2Regularization) && o.L2Regularization >= 0))
                 throw Out(nameof(o.L2Regularization), o.L2Regularization, "must be a finite number >= 0.");
             if (o.NumberOfThreads is int t && (t < 1 || t > MaxThreads))

@@ -1,0 +1,22 @@
+/* Inverted dropout with masks that are a pure function of (seed, step, layer, row, unit): nothing is
+ * stored between forward and backward, and the result does not depend on threads or on the ISA. */
+#ifndef MLP_DROPOUT_H
+#define MLP_DROPOUT_H
+
+#include <stdint.h>
+
+typedef struct mlp_dropout {
+    float rate;     /* probability of dropping a unit, in (0, 1) */
+    uint64_t seed;  /* from the training configuration */
+    uint64_t step;  /* the optimizer step */
+} mlp_dropout;
+
+/* h[j] = keep(j) ? h[j] / (1 - rate) : 0 for j < n, for row `row` of layer `layer`. */
+void mlp_dropout_forward(const mlp_dropout *d, int32_t layer, int64_t row, int64_t n, float *h);
+
+/* Backprop through dropout and then the activation, given the dropped output h:
+ * g[j] = keep(j) ? g[j] / (1 - rate) * act'(h[j] * (1 - rate)) : 0. */
+void mlp_dropout_activation_backward(const mlp_dropout *d, int32_t layer, int64_t row, int32_t act, int64_t n,
+                                     const float *h, float *g);
+
+#endif

@@ -1,0 +1,133 @@
+using System;
+using Microsoft.ML;
+using Microsoft.ML.Calibrators;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
+using MlNetMlp.Interop;
+using MlNetMlp.Training;
+
+namespace MlNetMlp
+{
+    /// <summary>
+    /// The <see cref="IEstimator{TTransformer}"/> that trains a binary multilayer perceptron (one output unit) with
+    /// minibatch backpropagation in the native MlNetMlp core.
+    /// </summary>
+    /// <remarks>
+    /// Create it with <see cref="MlpCatalog.Mlp(BinaryClassificationCatalog.BinaryClassificationTrainers, MlpBinaryTrainer.Options)"/>.
+    ///
+    /// Input columns: the label, <see cref="bool"/>; the features, a known-size vector of <see cref="float"/>;
+    /// optionally an example weight (<see cref="float"/>). Output columns: <c>Score</c> (the output unit: a logit for
+    /// <see cref="MlpBinaryLoss.LogLoss"/>, a margin for <see cref="MlpBinaryLoss.Hinge"/>), <c>Probability</c>
+    /// (the sigmoid of the logit, or a Platt calibration of the margin fitted on the training data) and
+    /// <c>PredictedLabel</c> (score &gt; 0). Both <c>Evaluate</c> and <c>EvaluateNonCalibrated</c> work.
+    ///
+    /// Trainer characteristics: task binary classification; normalization required; caching not required; no
+    /// extra NuGet package; not yet exportable to ONNX.
+    /// </remarks>
+    public sealed class MlpBinaryTrainer
+        : TrainerEstimatorBase<BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>>,
+            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>>
+    {
+        internal const string LoadName = "MlpBinary";
+
+        /// <summary>Options for <see cref="MlpBinaryTrainer"/>; see <see cref="MlpTrainerOptionsBase"/> for the shared ones.</summary>
+        public sealed class Options : MlpTrainerOptionsBase
+        {
+            /// <summary>The loss. Default: <see cref="MlpBinaryLoss.LogLoss"/>.</summary>
+            public MlpBinaryLoss LossFunction = MlpBinaryLoss.LogLoss;
+        }
+
+        private static readonly TrainerInfo _info = new TrainerInfo(normalization: true, caching: false, supportValid: true, supportIncrementalTrain: true);
+        private readonly Options _options;
+
+        internal MlpBinaryTrainer(IHostEnvironment env, Options options)
+            : base(Contracts.CheckRef(env, nameof(env)).Register(LoadName),
+                  TrainerUtils.MakeR4VecFeature(CheckOptions(options).FeatureColumnName),
+                  TrainerUtils.MakeBoolScalarLabel(options.LabelColumnName),
+                  TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+        {
+            _options = options;
+        }
+
+        private static Options CheckOptions(Options options)
+        {
+            if (options == null)
+                throw new ArgumentNullException(nameof(options));
+            OptionsValidation.Validate(options);
+            if (!Enum.IsDefined(options.LossFunction))
+                throw new ArgumentOutOfRangeException(nameof(options.LossFunction), options.LossFunction, $"{nameof(options.LossFunction)} is not a known loss.");
+            return options;
+        }
+
+        /// <summary>Capabilities: normalization wanted, no caching needed, supports validation data and warm start.</summary>
+        public override TrainerInfo Info => _info;
+
+        /// <inheritdoc/>
+        protected override PredictionKind PredictionKind => PredictionKind.BinaryClassification;
+
+        /// <summary>Trains with <paramref name="validationData"/> measured after every epoch (and used for early stopping).</summary>
+        public BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>> Fit(IDataView trainData, IDataView validationData)
+            => TrainTransformer(trainData, validationData);
+
+        /// <summary>Continues training from <paramref name="modelParameters"/> (same architecture and loss required).</summary>
+        public BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>> Fit(IDataView trainData,
+            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> modelParameters)
+            => TrainTransformer(trainData, initPredictor: modelParameters);
+
+        /// <inheritdoc/>
+        protected override void CheckLabelCompatible(SchemaShape.Column labelCol)
+        {
+            if (labelCol.Kind != SchemaShape.Column.VectorKind.Scalar || labelCol.ItemType != BooleanDataViewType.Instance)
+                throw Host.ExceptParam(nameof(labelCol),
+                    $"Schema mismatch for label column '{LabelColumn.Name}': expected Boolean, got {labelCol.GetTypeString()}. " +
+                    "Convert the label to Boolean first (for example with a CustomMapping or by loading it as bool).");
+        }
+
+        /// <inheritdoc/>
+        protected override SchemaShape.Column[] GetOutputColumnsCore(SchemaShape inputSchema) => new[]
+        {
+            new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
+                new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation())),
+            new SchemaShape.Column(DefaultColumnNames.Probability, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
+                new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation(true))),
+            new SchemaShape.Column(DefaultColumnNames.PredictedLabel, SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance, false,
+                new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation())),
+        };
+
+        /// <inheritdoc/>
+        protected override BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>> MakeTransformer(
+            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> model, DataViewSchema trainSchema)
+            => new BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>>(Host, model, trainSchema, FeatureColumn.Name);
+
+        /// <inheritdoc/>
+        protected override CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> TrainModelCore(TrainContext context)
+        {
+            bool hinge = _options.LossFunction == MlpBinaryLoss.Hinge;
+            var task = new TrainingTask
+            {
+                LabelKind = LabelKind.Boolean,
+                Outputs = 1,
+                Loss = hinge ? NativeMethods.LossHinge : NativeMethods.LossSigmoidLogLoss,
+            };
+            PlattCalibrator calibrator = null;
+            var result = MlpTrainingSession.Run(Host, _options, context, task, (network, rows, ch) =>
+                calibrator = hinge ? FitPlatt(network, rows, ch) : new PlattCalibrator(Host, -1, 0)); // sigmoid(logit)
+            var model = new MlpBinaryModelParameters(Host, result.Network, result.History);
+            return new ValueMapperCalibratedModelParameters<MlpBinaryModelParameters, PlattCalibrator>(Host, model, calibrator);
+        }
+
+        /// <summary>Platt scaling of the hinge margins on the training rows, with ML.NET's own calibrator trainer.</summary>
+        private unsafe PlattCalibrator FitPlatt(MlpNetwork network, RowSelection rows, IChannel ch)
+        {
+            var set = rows.Set;
+            var margins = new float[set.Rows];
+            var workspace = new float[network.WorkspaceSize(set.Rows)];
+            network.Predict(new ReadOnlySpan<float>(set.Features, checked(set.Rows * set.Columns)), set.Rows, NativeMethods.OutputRaw, margins, workspace);
+            ICalibratorTrainer trainer = new PlattCalibratorTrainer(Host);
+            foreach (int r in rows.Rows)
+                trainer.ProcessTrainingExample(margins[r], set.Targets[r] > 0.5f, set.Weights?[r] ?? 1);
+            return (PlattCalibrator)trainer.FinishTraining(ch);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Model;
+using Microsoft.ML.Runtime;
+using MlNetMlp;
+using MlNetMlp.Interop;
+using MlNetMlp.Training;
+
+[assembly: LoadableClass(typeof(MlpRegressionModelParameters), null, typeof(SignatureLoadModel),
+    "MlNetMlp regression MLP", MlpRegressionModelParameters.LoaderSignature)]
+
+namespace MlNetMlp
+{
+    /// <summary>A trained regression multilayer perceptron: scores each row to the predicted value (in the label's
+    /// units), the <c>Score</c> column.</summary>
+    public sealed class MlpRegressionModelParameters : MlpModelParametersBase<float>
+    {
+        internal const string LoaderSignature = "MlNetMlpRegressionExec";
+        private const string RegistrationName = "MlpRegressionModelParameters";
+
+        private static VersionInfo GetVersionInfo() => new VersionInfo(
+            modelSignature: "MLPREGRS",
+            verWrittenCur: 0x00010001, // initial: network + training history
+            verReadableCur: 0x00010001,
+            verWeCanReadBack: 0x00010001,
+            loaderSignature: LoaderSignature,
+            loaderAssemblyName: typeof(MlpRegressionModelParameters).Assembly.FullName);
+
+        internal MlpRegressionModelParameters(IHostEnvironment env, MlpNetwork network, IEnumerable<MlpEpochReport> history)
+            : base(env, RegistrationName, network, history)
+        {
+        }
+
+        private MlpRegressionModelParameters(IHostEnvironment env, ModelLoadContext ctx)
+            : base(env, RegistrationName, ctx, new[] { NativeMethods.LossSquared }, "regression")
+        {
+        }
+
+        internal static MlpRegressionModelParameters Create(IHostEnvironment env, ModelLoadContext ctx)
+        {
+            Contracts.CheckValue(env, nameof(env));
+            env.CheckValue(ctx, nameof(ctx));
+            ctx.CheckAtModel(GetVersionInfo());
+            return new MlpRegressionModelParameters(env, ctx);
+        }
+
+        internal override VersionInfo GetVersionInfoForSave() => GetVersionInfo();
+
+        /// <inheritdoc/>
+        protected override PredictionKind PredictionKind => PredictionKind.Regression;
+
+        private protected override string OutputDescription => "linear output";
+
+        private protected override DataViewType OutputType => NumberDataViewType.Single;
+
+        private protected override Delegate CreateMapper()
+        {
+            var scorer = new RowScorer(Network, Host, NativeMethods.OutputRaw);
+            return (ValueMapper<VBuffer<float>, float>)scorer.MapScalar;
+        }
+    }
+}

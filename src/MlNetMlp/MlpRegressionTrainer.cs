@@ -1,0 +1,97 @@
+using System;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
+using MlNetMlp.Interop;
+using MlNetMlp.Training;
+
+namespace MlNetMlp
+{
+    /// <summary>
+    /// The <see cref="IEstimator{TTransformer}"/> that trains a regression multilayer perceptron (one linear output,
+    /// squared loss) with minibatch backpropagation in the native MlNetMlp core.
+    /// </summary>
+    /// <remarks>
+    /// Create it with <see cref="MlpCatalog.Mlp(RegressionCatalog.RegressionTrainers, MlpRegressionTrainer.Options)"/>.
+    ///
+    /// Input columns: the label, <see cref="float"/>; the features, a known-size vector of <see cref="float"/>;
+    /// optionally an example weight. Output column: <c>Score</c>, the prediction in the label's units. Targets are
+    /// standardized internally while training (so large magnitudes need no rescaling by the user) and the scaling is
+    /// folded into the output layer. Reported losses are half the mean squared error of the standardized targets.
+    ///
+    /// Trainer characteristics: task regression; normalization required; caching not required; no extra NuGet
+    /// package; not yet exportable to ONNX.
+    /// </remarks>
+    public sealed class MlpRegressionTrainer : TrainerEstimatorBase<RegressionPredictionTransformer<MlpRegressionModelParameters>, MlpRegressionModelParameters>
+    {
+        internal const string LoadName = "MlpRegression";
+
+        /// <summary>Options for <see cref="MlpRegressionTrainer"/>; see <see cref="MlpTrainerOptionsBase"/> for each option.</summary>
+        public sealed class Options : MlpTrainerOptionsBase
+        {
+        }
+
+        private static readonly TrainerInfo _info = new TrainerInfo(normalization: true, caching: false, supportValid: true, supportIncrementalTrain: true);
+        private readonly Options _options;
+
+        internal MlpRegressionTrainer(IHostEnvironment env, Options options)
+            : base(Contracts.CheckRef(env, nameof(env)).Register(LoadName),
+                  TrainerUtils.MakeR4VecFeature(CheckOptions(options).FeatureColumnName),
+                  TrainerUtils.MakeR4ScalarColumn(options.LabelColumnName),
+                  TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+        {
+            _options = options;
+        }
+
+        private static Options CheckOptions(Options options)
+        {
+            if (options == null)
+                throw new ArgumentNullException(nameof(options));
+            OptionsValidation.Validate(options);
+            return options;
+        }
+
+        /// <summary>Capabilities: normalization wanted, no caching needed, supports validation data and warm start.</summary>
+        public override TrainerInfo Info => _info;
+
+        /// <inheritdoc/>
+        protected override PredictionKind PredictionKind => PredictionKind.Regression;
+
+        /// <summary>Trains with <paramref name="validationData"/> measured after every epoch (and used for early stopping).</summary>
+        public RegressionPredictionTransformer<MlpRegressionModelParameters> Fit(IDataView trainData, IDataView validationData)
+            => TrainTransformer(trainData, validationData);
+
+        /// <summary>Continues training from <paramref name="modelParameters"/> (same architecture required).</summary>
+        public RegressionPredictionTransformer<MlpRegressionModelParameters> Fit(IDataView trainData, MlpRegressionModelParameters modelParameters)
+            => TrainTransformer(trainData, initPredictor: modelParameters);
+
+        /// <inheritdoc/>
+        protected override void CheckLabelCompatible(SchemaShape.Column labelCol)
+        {
+            if (labelCol.Kind != SchemaShape.Column.VectorKind.Scalar || labelCol.ItemType != NumberDataViewType.Single || labelCol.IsKey)
+                throw Host.ExceptParam(nameof(labelCol),
+                    $"Schema mismatch for label column '{LabelColumn.Name}': expected Single, got {labelCol.GetTypeString()}. " +
+                    $"Convert it first, e.g. mlContext.Transforms.Conversion.ConvertType(\"{LabelColumn.Name}\", outputKind: DataKind.Single).");
+        }
+
+        /// <inheritdoc/>
+        protected override SchemaShape.Column[] GetOutputColumnsCore(SchemaShape inputSchema) => new[]
+        {
+            new SchemaShape.Column(DefaultColumnNames.Score, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false,
+                new SchemaShape(AnnotationUtils.GetTrainerOutputAnnotation())),
+        };
+
+        /// <inheritdoc/>
+        protected override RegressionPredictionTransformer<MlpRegressionModelParameters> MakeTransformer(MlpRegressionModelParameters model, DataViewSchema trainSchema)
+            => new RegressionPredictionTransformer<MlpRegressionModelParameters>(Host, model, trainSchema, FeatureColumn.Name);
+
+        /// <inheritdoc/>
+        protected override MlpRegressionModelParameters TrainModelCore(TrainContext context)
+        {
+            var task = new TrainingTask { LabelKind = LabelKind.Real, Outputs = 1, Loss = NativeMethods.LossSquared };
+            var result = MlpTrainingSession.Run(Host, _options, context, task);
+            return new MlpRegressionModelParameters(Host, result.Network, result.History);
+        }
+    }
+}

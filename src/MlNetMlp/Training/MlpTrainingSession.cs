@@ -1,0 +1,182 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Calibrators;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Trainers;
+using MlNetMlp.Interop;
+
+namespace MlNetMlp.Training
+{
+    /// <summary>What distinguishes the three trainers inside the shared training session.</summary>
+    internal sealed class TrainingTask
+    {
+        internal LabelKind LabelKind { get; init; }
+        /// <summary>Number of classes for key labels (0 otherwise).</summary>
+        internal int ClassCount { get; init; }
+        /// <summary>Width of the output layer.</summary>
+        internal int Outputs { get; init; }
+        /// <summary>Native loss id (NativeMethods.Loss*).</summary>
+        internal int Loss { get; init; }
+        internal bool IsRegression => LabelKind == LabelKind.Real;
+    }
+
+    /// <summary>The training flow shared by the MlNetMlp trainers: read the data, hold out validation rows, build
+    /// (or warm-start) the network, run the epochs, and hand back the network and its history.</summary>
+    internal static class MlpTrainingSession
+    {
+        internal sealed class Result
+        {
+            internal MlpNetwork Network { get; init; }
+            internal List<MlpEpochReport> History { get; init; }
+        }
+
+        /// <summary>Trains a network for <paramref name="task"/>; <paramref name="finish"/> is called with the trained
+        /// network and the training rows while the data is still in memory (e.g. to fit a calibrator).</summary>
+        internal static Result Run(IHost host, MlpTrainerOptionsBase options, TrainContext context, TrainingTask task,
+            Action<MlpNetwork, RowSelection, IChannel> finish = null)
+        {
+            host.CheckValue(context, nameof(context));
+            using var ch = host.Start("Training");
+            int seed = options.Seed ?? host.Rand.Next();
+            using var train = TrainingSet.Read(context.TrainingSet, task.LabelKind, task.ClassCount, host, ch, "training");
+            using var validSet = context.ValidationSet != null
+                ? TrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation") : null;
+            var (trainRows, validRows) = Select(train, validSet, options, task, seed);
+            if (options.EarlyStoppingPatience > 0 && validRows.IsEmpty)
+                ch.Warning("EarlyStoppingPatience is set but there is no validation data (set ValidationFraction or pass a " +
+                    "validation set to Fit): early stopping is off.");
+            if (!task.IsRegression)
+                CheckTwoClasses(train, trainRows, context.TrainingSet.Schema.Label.Value.Name, ch);
+
+            // Regression targets are standardized for training (any magnitude trains with the same learning rate);
+            // the scaling is folded into the output layer afterwards, so the model predicts in the label's units.
+            var scaling = task.IsRegression ? TargetScaling.Of(train, trainRows.Rows) : TargetScaling.Identity;
+            scaling.Apply(train);
+            if (validSet != null) scaling.Apply(validSet);
+
+            var network = CreateNetwork(options, context.InitialPredictor, train.Columns, task, seed, ch);
+            if (context.InitialPredictor != null)
+                scaling.Unfold(network); // a warm-start model predicts in label units
+            ch.Info($"Training an MLP {string.Join("-", network.LayerSizes)} ({network.ParameterCount} parameters) on {trainRows.Rows.Length} rows" +
+                (validRows.IsEmpty ? "" : $", validating on {validRows.Rows.Length}") + $"; native kernels: {Native.Isa}.");
+            var history = new MlpTrainingLoop(options, host, ch, task.IsRegression).Run(network, trainRows, validRows, seed);
+            scaling.Fold(network);
+            finish?.Invoke(network, trainRows, ch);
+            return new Result { Network = network, History = history };
+        }
+
+        private static (RowSelection Train, RowSelection Validation) Select(TrainingSet train, TrainingSet validSet,
+            MlpTrainerOptionsBase options, TrainingTask task, int seed)
+        {
+            var all = Enumerable.Range(0, train.Rows).ToArray();
+            if (validSet != null)
+                return (new RowSelection(train, all), new RowSelection(validSet, Enumerable.Range(0, validSet.Rows).ToArray()));
+            if (options.ValidationFraction > 0)
+            {
+                // Stratified for classification: each class keeps its proportion in both parts.
+                int[] strata = task.LabelKind switch
+                {
+                    LabelKind.Key => train.Labels,
+                    LabelKind.Boolean => train.Targets.Select(t => t > 0.5f ? 1 : 0).ToArray(),
+                    _ => null,
+                };
+                var (t, v) = DataSplit.Split(train.Rows, strata, options.ValidationFraction, seed);
+                return (new RowSelection(train, t), new RowSelection(train, v));
+            }
+            return (new RowSelection(train, all), default);
+        }
+
+        private static void CheckTwoClasses(TrainingSet train, RowSelection rows, string labelName, IChannel ch)
+        {
+            int distinct = train.Labels != null
+                ? rows.Rows.Select(r => train.Labels[r]).Distinct().Count()
+                : rows.Rows.Select(r => train.Targets[r] > 0.5f).Distinct().Count();
+            if (distinct < 2)
+                throw ch.Except($"The training data has only {distinct} class in label column '{labelName}': a classifier needs at least two classes.");
+        }
+
+        private static MlpNetwork CreateNetwork(MlpTrainerOptionsBase options, IPredictor initial, int inputs, TrainingTask task, int seed, IChannel ch)
+        {
+            var sizes = new[] { inputs }.Concat(options.HiddenLayerSizes).Append(task.Outputs).ToArray();
+            if (initial == null)
+            {
+                var network = new MlpNetwork(sizes, options.Activation, task.Loss);
+                network.Initialize((ulong)(uint)seed);
+                return network;
+            }
+            var warm = WarmNetwork(initial, ch);
+            if (!warm.Sizes.SequenceEqual(sizes) || warm.Activation != options.Activation || warm.Loss != task.Loss)
+                throw ch.ExceptParam(nameof(initial),
+                    $"Warm start needs the same architecture: the model has layers {string.Join("-", warm.LayerSizes)} ({warm.Activation}), " +
+                    $"the options and data give {string.Join("-", sizes)} ({options.Activation}){(warm.Loss != task.Loss ? " and the loss differs" : "")}.");
+            return warm.Clone();
+        }
+
+        private static MlpNetwork WarmNetwork(IPredictor initial, IChannel ch) => initial switch
+        {
+            MlpModelParameters m => m.Network,
+            MlpRegressionModelParameters r => r.Network,
+            MlpBinaryModelParameters b => b.Network,
+            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> c => c.SubModel.Network,
+            _ => throw ch.ExceptParam(nameof(initial), $"Warm start needs MlNetMlp model parameters, got {initial.GetType().Name}."),
+        };
+    }
+
+    /// <summary>Affine standardization of regression targets: y' = (y - Mean) / Scale.</summary>
+    internal readonly struct TargetScaling
+    {
+        private TargetScaling(double mean, double scale)
+        {
+            Mean = mean;
+            Scale = scale;
+        }
+
+        internal static TargetScaling Identity => new TargetScaling(0, 1);
+
+        internal double Mean { get; }
+        internal double Scale { get; }
+
+        /// <summary>Weighted mean and standard deviation of the targets of <paramref name="rows"/> (scale 1 when constant).</summary>
+        internal static TargetScaling Of(TrainingSet set, int[] rows)
+        {
+            double sw = 0, mean = 0, m2 = 0;
+            foreach (int r in rows)
+            {
+                double w = set.Weights?[r] ?? 1, y = set.Targets[r];
+                if (w <= 0) continue;
+                sw += w;
+                double delta = y - mean;
+                mean += w / sw * delta;
+                m2 += w * delta * (y - mean);
+            }
+            double std = sw > 0 ? Math.Sqrt(m2 / sw) : 0;
+            return new TargetScaling(mean, std > 1e-12 * Math.Max(1, Math.Abs(mean)) ? std : 1);
+        }
+
+        internal void Apply(TrainingSet set)
+        {
+            if (Mean == 0 && Scale == 1) return;
+            for (int i = 0; i < set.Rows; i++)
+                set.Targets[i] = (float)((set.Targets[i] - Mean) / Scale);
+        }
+
+        /// <summary>Output layer in label units: W·Scale, b·Scale + Mean.</summary>
+        internal void Fold(MlpNetwork network) => Transform(network, Scale, Mean);
+
+        /// <summary>The inverse of <see cref="Fold"/> (warm start from a model in label units).</summary>
+        internal void Unfold(MlpNetwork network) => Transform(network, 1 / Scale, -Mean / Scale);
+
+        private void Transform(MlpNetwork network, double scale, double shift)
+        {
+            if (Mean == 0 && Scale == 1) return;
+            int last = network.LayerCount - 1;
+            var w = network.GetWeights(last);
+            var b = network.GetBiases(last);
+            for (int i = 0; i < w.Length; i++) w[i] = (float)(w[i] * scale);
+            for (int i = 0; i < b.Length; i++) b[i] = (float)(b[i] * scale + shift);
+            network.SetLayer(last, w, b);
+        }
+    }
+}
