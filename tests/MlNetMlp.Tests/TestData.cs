@@ -14,6 +14,28 @@ namespace MlNetMlp.Tests
         public float[] Features { get; set; }
     }
 
+    /// <summary>A row with a Boolean label.</summary>
+    public sealed class BinaryRow
+    {
+        public bool Label { get; set; }
+        public float[] Features { get; set; }
+    }
+
+    /// <summary>A row with a real-valued label.</summary>
+    public sealed class RegressionRow
+    {
+        public float Label { get; set; }
+        public float[] Features { get; set; }
+    }
+
+    /// <summary>Scored output read back from a binary pipeline.</summary>
+    public sealed class BinaryPrediction
+    {
+        public bool PredictedLabel { get; set; }
+        public float Score { get; set; }
+        public float Probability { get; set; }
+    }
+
     /// <summary>Scored output read back from a multiclass pipeline.</summary>
     public sealed class MulticlassPrediction
     {
@@ -65,6 +87,35 @@ namespace MlNetMlp.Tests
 
         internal static double Gaussian(Random random) =>
             Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+        /// <summary>Rings as a binary problem: outer ring = true.</summary>
+        internal static BinaryRow[] BinaryRings(int count, int seed) =>
+            Rings(count, seed).Select(r => new BinaryRow { Label = r.Label == "outer", Features = r.Features }).ToArray();
+
+        /// <summary>y = 1000 sin(2 x0) x1 + 5000 + noise: non-linear, with a large offset and scale.</summary>
+        internal static RegressionRow[] Wave(int count, int seed, double noise = 10)
+        {
+            var random = new Random(seed);
+            return Enumerable.Range(0, count).Select(_ =>
+            {
+                double x0 = random.NextDouble() * 2 - 1, x1 = random.NextDouble() * 2 - 1;
+                return new RegressionRow
+                {
+                    Label = (float)(1000 * Math.Sin(2 * x0) * x1 + 5000 + noise * Gaussian(random)),
+                    Features = new[] { (float)x0, (float)x1 },
+                };
+            }).ToArray();
+        }
+
+        internal static SchemaDefinition Schema<T>(int featureCount)
+        {
+            var schema = SchemaDefinition.Create(typeof(T));
+            schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, featureCount);
+            return schema;
+        }
+
+        internal static IDataView ToDataView<T>(MLContext ml, IEnumerable<T> rows, int featureCount) where T : class
+            => ml.Data.LoadFromEnumerable(rows, Schema<T>(featureCount));
 
         internal static SchemaDefinition Schema(int featureCount)
         {
