@@ -134,7 +134,8 @@ typedef struct mlp_train_config {
     int32_t nesterov;         /* SGD; 1 = Nesterov momentum */
     float beta1, beta2, epsilon; /* Adam */
     float l2;                 /* L2 penalty on weights (not biases), added to the gradient */
-    int32_t decoupled_weight_decay; /* Adam: 1 = apply l2 as decoupled weight decay (AdamW) */
+    float weight_decay;       /* decoupled weight decay (AdamW style, SGD too): w -= learning_rate * weight_decay * w
+                                 before each step; weights only, not part of the gradient */
     int32_t max_batch_rows;   /* the largest batch mlp_trainer_step will see */
     int32_t num_threads;      /* 0 = mlp_get_num_threads() */
     float dropout_rate;       /* in [0, 1): inverted dropout on hidden layers while training; 0 = off */

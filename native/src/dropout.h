@@ -5,6 +5,20 @@
 
 #include <stdint.h>
 
+/* A 32-bit integer hash with good avalanche (Wellons' "lowbias32"); the per-unit mask bit is
+ * hash32(row_key + unit * MLP_DROPOUT_GOLDEN) >= threshold, identically in every kernel set. */
+#define MLP_DROPOUT_GOLDEN 0x9E3779B9U
+
+static inline uint32_t mlp_hash32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
 typedef struct mlp_dropout {
     float rate;     /* probability of dropping a unit, in (0, 1) */
     uint64_t seed;  /* from the training configuration */

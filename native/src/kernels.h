@@ -33,11 +33,17 @@ typedef struct mlp_kernels {
     void (*bias_activation)(int32_t act, int64_t n, const float *bias, float *x);
     /* g[j] *= act'(given the activation's output h[j]) */
     void (*activation_backward)(int32_t act, int64_t n, const float *h, float *g);
+    /* Inverted dropout of one row: h[j] = kept(j) ? h[j] * scale : 0, kept(j) = mlp_hash32(key + j * golden) >= threshold. */
+    void (*dropout_forward)(int64_t n, float *h, uint32_t key, uint32_t threshold, float scale);
+    /* Its backward fused with the activation's, given the dropped output h:
+     * g[j] = kept(j) ? g[j] / keep * act'(h[j] * keep) : 0. */
+    void (*dropout_backward)(int32_t act, int64_t n, const float *h, float *g, uint32_t key, uint32_t threshold, float keep);
     /* sum[j] += x[j] */
     void (*accumulate)(int64_t n, const float *x, float *sum);
-    /* SGD with optional (Nesterov) momentum; l2 adds l2*w to the gradient. velocity may be NULL when momentum == 0. */
+    /* SGD with optional (Nesterov) momentum; l2 adds l2*w to the gradient, decay shrinks w by w * decay first
+     * (decoupled). velocity may be NULL when momentum == 0. */
     void (*sgd_update)(int64_t n, float *w, const float *g, float *velocity, float lr, float momentum,
-                       int32_t nesterov, float l2);
+                       int32_t nesterov, float l2, float decay);
     /* Adam; step_size already includes the bias corrections. l2 is added to the gradient (coupled);
      * decay shrinks w by w * decay before the step (decoupled, AdamW: decay = lr * weight decay). */
     void (*adam_update)(int64_t n, float *w, const float *g, float *m, float *v, float step_size,

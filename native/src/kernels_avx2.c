@@ -3,6 +3,7 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "dropout.h"
 #include "kernels.h"
 #include "mlnetmlp.h"
 
@@ -231,6 +232,51 @@ static void activation_backward_avx2(int32_t act, int64_t n, const float *h, flo
     for (; j < n; ++j) g[j] *= mlp_activation_derivative_scalar(act, h[j]);
 }
 
+/* Lanes j .. j+7 kept? The same hash as mlp_hash32, 8 lanes at a time; unsigned >= via the sign flip. */
+static inline __m256 dropout_keep_mask(uint32_t key, int64_t j, __m256i threshold_flipped)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i x = _mm256_add_epi32(_mm256_set1_epi32((int)(key + (uint32_t)j * MLP_DROPOUT_GOLDEN)),
+                                 _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)MLP_DROPOUT_GOLDEN)));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7feb352d));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)0x846ca68bU));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+    const __m256i flipped = _mm256_xor_si256(x, _mm256_set1_epi32(INT32_MIN));
+    /* kept <=> !(threshold > hash) */
+    return _mm256_castsi256_ps(_mm256_andnot_si256(_mm256_cmpgt_epi32(threshold_flipped, flipped), _mm256_set1_epi32(-1)));
+}
+
+static void dropout_forward_avx2(int64_t n, float *h, uint32_t key, uint32_t threshold, float scale)
+{
+    const __m256i thr = _mm256_set1_epi32((int)(threshold ^ 0x80000000U));
+    const __m256 vscale = _mm256_set1_ps(scale);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(h + j, _mm256_and_ps(dropout_keep_mask(key, j, thr), _mm256_mul_ps(_mm256_loadu_ps(h + j), vscale)));
+    for (; j < n; ++j)
+        h[j] = mlp_hash32(key + (uint32_t)j * MLP_DROPOUT_GOLDEN) >= threshold ? h[j] * scale : 0.0f;
+}
+
+static void dropout_backward_avx2(int32_t act, int64_t n, const float *h, float *g, uint32_t key, uint32_t threshold,
+                                  float keep)
+{
+    const __m256i thr = _mm256_set1_epi32((int)(threshold ^ 0x80000000U));
+    const float scale = 1.0f / keep;
+    const __m256 vscale = _mm256_set1_ps(scale), vkeep = _mm256_set1_ps(keep);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 d = activation_derivative_avx2(act, _mm256_mul_ps(_mm256_loadu_ps(h + j), vkeep));
+        const __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(g + j), vscale), d);
+        _mm256_storeu_ps(g + j, _mm256_and_ps(dropout_keep_mask(key, j, thr), v));
+    }
+    for (; j < n; ++j)
+        g[j] = mlp_hash32(key + (uint32_t)j * MLP_DROPOUT_GOLDEN) >= threshold
+                   ? g[j] * scale * mlp_activation_derivative_scalar(act, h[j] * keep)
+                   : 0.0f;
+}
+
 static void accumulate_avx2(int64_t n, const float *x, float *sum)
 {
     int64_t j = 0;
@@ -240,22 +286,29 @@ static void accumulate_avx2(int64_t n, const float *x, float *sum)
 }
 
 static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity, float lr,
-                            float momentum, int32_t nesterov, float l2)
+                            float momentum, int32_t nesterov, float l2, float decay)
 {
     const __m256 vlr = _mm256_set1_ps(lr), vl2 = _mm256_set1_ps(l2), vmom = _mm256_set1_ps(momentum);
+    const __m256 vdecay = _mm256_set1_ps(decay);
     int64_t j = 0;
     if (momentum == 0.0f) {
         for (; j + 8 <= n; j += 8) {
-            const __m256 wj = _mm256_loadu_ps(w + j);
+            __m256 wj = _mm256_loadu_ps(w + j);
             const __m256 grad = _mm256_fmadd_ps(vl2, wj, _mm256_loadu_ps(g + j));
-            _mm256_storeu_ps(w + j, _mm256_fnmadd_ps(vlr, grad, wj));
+            wj = _mm256_sub_ps(wj, _mm256_mul_ps(vdecay, wj));
+            _mm256_storeu_ps(w + j, _mm256_sub_ps(wj, _mm256_mul_ps(vlr, grad)));
         }
-        for (; j < n; ++j) w[j] -= lr * (g[j] + l2 * w[j]);
+        for (; j < n; ++j) {
+            const float grad = g[j] + l2 * w[j];
+            w[j] -= decay * w[j];
+            w[j] -= lr * grad;
+        }
         return;
     }
     for (; j + 8 <= n; j += 8) {
-        const __m256 wj = _mm256_loadu_ps(w + j);
+        __m256 wj = _mm256_loadu_ps(w + j);
         const __m256 grad = _mm256_fmadd_ps(vl2, wj, _mm256_loadu_ps(g + j));
+        wj = _mm256_sub_ps(wj, _mm256_mul_ps(vdecay, wj));
         const __m256 vel = _mm256_fnmadd_ps(vlr, grad, _mm256_mul_ps(vmom, _mm256_loadu_ps(velocity + j)));
         _mm256_storeu_ps(velocity + j, vel);
         const __m256 step = nesterov ? _mm256_fnmadd_ps(vlr, grad, _mm256_mul_ps(vmom, vel)) : vel;
@@ -263,6 +316,7 @@ static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity
     }
     for (; j < n; ++j) {
         const float grad = g[j] + l2 * w[j];
+        w[j] -= decay * w[j];
         const float vel = momentum * velocity[j] - lr * grad;
         velocity[j] = vel;
         w[j] += nesterov ? momentum * vel - lr * grad : vel;
@@ -308,6 +362,8 @@ const mlp_kernels mlp_kernels_avx2 = {
     axpy_avx2,
     bias_activation_avx2,
     activation_backward_avx2,
+    dropout_forward_avx2,
+    dropout_backward_avx2,
     accumulate_avx2,
     sgd_update_avx2,
     adam_update_avx2,

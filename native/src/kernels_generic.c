@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "dropout.h"
 #include "kernels.h"
 #include "mlnetmlp.h"
 
@@ -111,20 +112,41 @@ static void activation_backward_generic(int32_t act, int64_t n, const float *res
     }
 }
 
+static void dropout_forward_generic(int64_t n, float *restrict h, uint32_t key, uint32_t threshold, float scale)
+{
+    for (int64_t j = 0; j < n; ++j)
+        h[j] = mlp_hash32(key + (uint32_t)j * MLP_DROPOUT_GOLDEN) >= threshold ? h[j] * scale : 0.0f;
+}
+
+static void dropout_backward_generic(int32_t act, int64_t n, const float *restrict h, float *restrict g, uint32_t key,
+                                     uint32_t threshold, float keep)
+{
+    const float scale = 1.0f / keep;
+    for (int64_t j = 0; j < n; ++j)
+        g[j] = mlp_hash32(key + (uint32_t)j * MLP_DROPOUT_GOLDEN) >= threshold
+                   ? g[j] * scale * mlp_activation_derivative_scalar(act, h[j] * keep)
+                   : 0.0f;
+}
+
 static void accumulate_generic(int64_t n, const float *restrict x, float *restrict sum)
 {
     for (int64_t j = 0; j < n; ++j) sum[j] += x[j];
 }
 
 static void sgd_update_generic(int64_t n, float *restrict w, const float *restrict g, float *restrict velocity,
-                               float lr, float momentum, int32_t nesterov, float l2)
+                               float lr, float momentum, int32_t nesterov, float l2, float decay)
 {
     if (momentum == 0.0f) {
-        for (int64_t j = 0; j < n; ++j) w[j] -= lr * (g[j] + l2 * w[j]);
+        for (int64_t j = 0; j < n; ++j) {
+            const float grad = g[j] + l2 * w[j];
+            w[j] -= decay * w[j];
+            w[j] -= lr * grad;
+        }
         return;
     }
     for (int64_t j = 0; j < n; ++j) {
         const float grad = g[j] + l2 * w[j];
+        w[j] -= decay * w[j];
         const float vel = momentum * velocity[j] - lr * grad;
         velocity[j] = vel;
         /* Nesterov in the form used by Keras/scikit-learn: look ahead along the new velocity. */
@@ -156,6 +178,8 @@ const mlp_kernels mlp_kernels_generic = {
     axpy_generic,
     bias_activation_generic,
     activation_backward_generic,
+    dropout_forward_generic,
+    dropout_backward_generic,
     accumulate_generic,
     sgd_update_generic,
     adam_update_generic,

@@ -48,7 +48,8 @@ static int32_t check_config(const mlp_train_config *c)
               (double)c->learning_rate);
     MLP_CHECK(c->momentum >= 0.0f && c->momentum < 1.0f, "momentum must be in [0, 1), got %g", (double)c->momentum);
     MLP_CHECK(c->nesterov == 0 || c->nesterov == 1, "nesterov must be 0 or 1");
-    MLP_CHECK(c->decoupled_weight_decay == 0 || c->decoupled_weight_decay == 1, "decoupled_weight_decay must be 0 or 1");
+    MLP_CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0.0f && c->weight_decay * c->learning_rate < 1.0f,
+              "weight_decay must be finite, >= 0 and below 1 / learning_rate, got %g", (double)c->weight_decay);
     MLP_CHECK(c->beta1 >= 0.0f && c->beta1 < 1.0f, "beta1 must be in [0, 1), got %g", (double)c->beta1);
     MLP_CHECK(c->beta2 >= 0.0f && c->beta2 < 1.0f, "beta2 must be in [0, 1), got %g", (double)c->beta2);
     MLP_CHECK(isfinite(c->epsilon) && c->epsilon > 0.0f, "epsilon must be finite and > 0, got %g", (double)c->epsilon);
@@ -133,6 +134,7 @@ MLP_API int32_t mlp_trainer_set_learning_rate(mlp_trainer *trainer, float learni
     MLP_CHECK_NOT_NULL(trainer);
     MLP_CHECK(isfinite(learning_rate) && learning_rate > 0.0f, "learning_rate must be finite and > 0, got %g",
               (double)learning_rate);
+    MLP_CHECK(trainer->config.weight_decay * learning_rate < 1.0f, "learning_rate * weight_decay must be below 1");
     trainer->config.learning_rate = learning_rate;
     return MLP_OK;
 }
@@ -285,15 +287,13 @@ static void update_team(mlp_trainer *t, float step_size, int thread, int team)
             share(counts[part], 16, thread, team, &lo, &hi);
             if (hi <= lo) continue;
             const int64_t o = offsets[part] + lo, n = hi - lo;
-            const float l2 = part == 0 ? c->l2 : 0.0f;
-            const int decoupled = c->optimizer == MLP_OPT_ADAM && c->decoupled_weight_decay;
+            const float l2 = part == 0 ? c->l2 : 0.0f, decay = part == 0 ? c->learning_rate * c->weight_decay : 0.0f;
             if (c->optimizer == MLP_OPT_ADAM)
                 kern->adam_update(n, net->params + o, t->grads + o, t->moment1 + o, t->moment2 + o, step_size,
-                                  c->beta1, c->beta2, c->epsilon, decoupled ? 0.0f : l2,
-                                  decoupled ? c->learning_rate * l2 : 0.0f);
+                                  c->beta1, c->beta2, c->epsilon, l2, decay);
             else
                 kern->sgd_update(n, net->params + o, t->grads + o, t->moment1 ? t->moment1 + o : NULL,
-                                 c->learning_rate, c->momentum, c->nesterov, l2);
+                                 c->learning_rate, c->momentum, c->nesterov, l2, decay);
         }
     }
 }
@@ -406,8 +406,7 @@ MLP_API int32_t mlp_trainer_get_gradient(const mlp_trainer *trainer, int32_t lay
     MLP_CHECK_NOT_NULL(weights);
     MLP_CHECK_NOT_NULL(biases);
     const float *gw = trainer->grads + net->weight_offset[layer], *w = net->params + net->weight_offset[layer];
-    const int decoupled = trainer->config.optimizer == MLP_OPT_ADAM && trainer->config.decoupled_weight_decay;
-    const float l2 = decoupled ? 0.0f : trainer->config.l2; /* decoupled decay is not part of the gradient */
+    const float l2 = trainer->config.l2; /* the decoupled weight decay is not part of the gradient */
     for (int64_t i = 0; i < wc; ++i) weights[i] = gw[i] + l2 * w[i];
     memcpy(biases, trainer->grads + net->bias_offset[layer], (size_t)bc * sizeof(float));
     return MLP_OK;

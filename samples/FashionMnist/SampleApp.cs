@@ -1,14 +1,16 @@
 using System;
-using System.Diagnostics;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNetMlp;
 
 namespace FashionMnist
 {
-    /// <summary>The sample: train an MLP on Fashion-MNIST, evaluate, save model.zip, reload it, predict a few images.</summary>
+    /// <summary>The main job: MlNetMlp against ML.NET's built-in trainers on Fashion-MNIST, on one split in one
+    /// process; a results table (console, Markdown, CSV), learning curves, the best model's confusion matrix, and a
+    /// reloaded model.zip predicting a few test images.</summary>
     public static class SampleApp
     {
         /// <summary>Runs the sample; returns the process exit code.</summary>
@@ -42,59 +44,73 @@ namespace FashionMnist
                 return 1;
             }
             output.WriteLine($"Data: {data.Description}");
-            int featureCount = data.Train[0].Features.Length;
-            output.WriteLine($"      {data.Train.Length} training and {data.Test.Length} test images of {featureCount} pixels, {data.ClassNames.Length} classes");
+            output.WriteLine($"      {data.Train.Length} training and {data.Test.Length} test images of {data.Train[0].Features.Length} pixels, {data.ClassNames.Length} classes");
+            Directory.CreateDirectory(options.OutputDirectory);
 
             var ml = new MLContext(seed: options.Seed);
-            var train = Dataset.ToDataView(ml, data.Train, featureCount);
-            var test = Dataset.ToDataView(ml, data.Test, featureCount);
+            var comparison = new Comparison(ml, data, options, output);
+            var results = options.Trainers.Select(name => comparison.Run(TrainerChoices.Get(name))).ToList();
 
-            var trainerOptions = new MlpMulticlassTrainer.Options { NumberOfThreads = options.Threads };
-            if (options.HiddenLayerSizes != null) trainerOptions.HiddenLayerSizes = options.HiddenLayerSizes;
-            if (options.Epochs.HasValue) trainerOptions.NumberOfEpochs = options.Epochs.Value;
-            trainerOptions.EpochCallback = r => output.WriteLine(
-                $"  epoch {r.Epoch,3}/{r.NumberOfEpochs}  loss {r.TrainingLoss:F4}  elapsed {r.Elapsed.TotalSeconds,6:F1} s  " +
-                $"ETA {r.Elapsed.TotalSeconds / r.Epoch * (r.NumberOfEpochs - r.Epoch),6:F1} s");
+            output.WriteLine();
+            output.WriteLine($"Results on the {data.Test.Length} test images ({(data.IsEmbeddedSubset ? "embedded subset" : data.Directory)}):");
+            output.Write(Report.Text(results));
+            Report.Write(results, options.OutputDirectory);
 
-            var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
-                .Append(ml.Transforms.NormalizeMinMax("Features"))
-                .Append(ml.MulticlassClassification.Trainers.Mlp(trainerOptions))
-                .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+            foreach (var r in results.Where(r => r.History.Count > 0))
+                Plots.LearningCurve(r.History, $"{r.Trainer.Display}: learning curve", Path.Combine(options.OutputDirectory, $"learning-curve-{r.Trainer.Name}.png"));
+            var best = results.OrderByDescending(r => r.Metrics.MicroAccuracy).First();
+            var classNames = ClassNames(best.Model.Transform(comparison.Test));
+            File.WriteAllText(Path.Combine(options.OutputDirectory, "confusion-matrix.txt"), ConfusionText(best, classNames));
+            Plots.ConfusionMatrix(best.Metrics.ConfusionMatrix.Counts, classNames, $"{best.Trainer.Display}: confusion matrix (test)",
+                Path.Combine(options.OutputDirectory, "confusion-matrix.png"));
+            output.WriteLine($"Best: {best.Trainer.Display} ({best.Metrics.MicroAccuracy:F4}). Wrote results.md, results.csv, confusion-matrix.png/.txt, " +
+                $"learning-curve-*.png and models/*.zip to {Path.GetFullPath(options.OutputDirectory)}");
 
-            output.WriteLine($"Training an MLP (hidden layers {string.Join(",", trainerOptions.HiddenLayerSizes)}, {trainerOptions.NumberOfEpochs} epochs, " +
-                $"batch {trainerOptions.BatchSize}, {trainerOptions.Optimizer} lr {trainerOptions.LearningRate})");
-            var clock = Stopwatch.StartNew();
-            var model = pipeline.Fit(train);
-            var trainSeconds = clock.Elapsed.TotalSeconds;
+            PredictWithReloadedModel(ml, results.FirstOrDefault(r => r.Trainer.IsMlp) ?? best, data, output);
+            return 0;
+        }
 
-            var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
-            output.WriteLine($"Test: micro accuracy {metrics.MicroAccuracy:F4}, macro accuracy {metrics.MacroAccuracy:F4}, " +
-                $"log-loss {metrics.LogLoss:F4}; training took {trainSeconds:F1} s");
-
-            Directory.CreateDirectory(options.OutputDirectory);
-            var modelPath = Path.Combine(options.OutputDirectory, "model.zip");
-            ml.Model.Save(model, train.Schema, modelPath);
-            output.WriteLine($"Saved {modelPath} ({new FileInfo(modelPath).Length / 1024.0:F0} KiB)");
-
-            var reloaded = ml.Model.Load(modelPath, out _);
-            var engine = ml.Model.CreatePredictionEngine<ImageRow, Prediction>(reloaded, inputSchemaDefinition: Dataset.SchemaFor(featureCount));
-            output.WriteLine("Predictions of the reloaded model on the first test images:");
+        /// <summary>Loads a saved model.zip back and predicts the first test images.</summary>
+        private static void PredictWithReloadedModel(MLContext ml, TrainerResult result, Dataset data, TextWriter output)
+        {
+            var reloaded = ml.Model.Load(result.ModelPath, out _);
+            var engine = ml.Model.CreatePredictionEngine<ImageRow, ImagePrediction>(reloaded,
+                inputSchemaDefinition: Dataset.SchemaFor(data.Train[0].Features.Length));
+            output.WriteLine($"Predictions of {Path.GetFileName(result.ModelPath)} ({result.Trainer.Display}) reloaded from disk, on the first test images:");
             foreach (var row in data.Test.Take(5))
             {
                 var p = engine.Predict(row);
                 output.WriteLine($"  actual {row.Label,-12} predicted {p.PredictedLabel,-12} (p = {p.Score.Max():F3})");
             }
-            return 0;
         }
 
-        /// <summary>The columns read back from the pipeline.</summary>
-        public sealed class Prediction
+        /// <summary>The class names in key order (the order of the confusion matrix).</summary>
+        private static string[] ClassNames(IDataView scored)
         {
-            /// <summary>Class name of the most probable class.</summary>
-            public string PredictedLabel { get; set; }
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            scored.Schema["Label"].GetKeyValues(ref names);
+            return names.DenseValues().Select(n => n.ToString()).ToArray();
+        }
 
-            /// <summary>Class probabilities.</summary>
-            public float[] Score { get; set; }
+        private static string ConfusionText(TrainerResult result, string[] classNames)
+        {
+            var counts = result.Metrics.ConfusionMatrix.Counts;
+            int width = Math.Max(12, classNames.Max(n => n.Length) + 1);
+            var sb = new StringBuilder();
+            sb.AppendLine($"Confusion matrix of {result.Trainer.Display} on the test set (rows: actual class, columns: predicted class)");
+            sb.Append("".PadRight(width));
+            foreach (var name in classNames) sb.Append(name.PadLeft(width));
+            sb.AppendLine("    recall");
+            for (int i = 0; i < classNames.Length; i++)
+            {
+                sb.Append(classNames[i].PadRight(width));
+                foreach (var c in counts[i]) sb.Append(c.ToString("F0").PadLeft(width));
+                sb.AppendLine($"    {result.Metrics.ConfusionMatrix.PerClassRecall[i]:F4}");
+            }
+            sb.Append("precision".PadRight(width));
+            foreach (var p in result.Metrics.ConfusionMatrix.PerClassPrecision) sb.Append(p.ToString("F4").PadLeft(width));
+            sb.AppendLine();
+            return sb.ToString();
         }
     }
 }

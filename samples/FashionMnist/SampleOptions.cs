@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -9,14 +10,18 @@ namespace FashionMnist
     public sealed class SampleOptions
     {
         /// <summary>Usage text.</summary>
-        public const string Usage =
-            "usage: FashionMnist [--data DIR] [--epochs N] [--hidden W1,W2,...] [--threads N] [--out DIR] [--seed N]\n" +
-            "  --data DIR     folder of MNIST-format IDX files (default: /usr/share/datasets/fashion-mnist, else the embedded subset)\n" +
-            "  --epochs N     training epochs (default: the trainer's default)\n" +
-            "  --hidden LIST  hidden layer widths, e.g. 256,128; 'none' for no hidden layer (default: the trainer's default)\n" +
-            "  --threads N    native threads (default: all cores)\n" +
-            "  --out DIR      where model.zip goes (default: ./out)\n" +
-            "  --seed N       MLContext seed (default: 1)";
+        public static string Usage =>
+            "usage: FashionMnist [--trainers LIST] [--data DIR] [--epochs N] [--hidden W1,W2,...] [--threads N] [--out DIR] [--seed N]\n" +
+            "  --trainers LIST  comma-separated, from: " + string.Join(", ", TrainerChoices.Names) + " (default: all)\n" +
+            "  --data DIR       folder of MNIST-format IDX files (default: /usr/share/datasets/fashion-mnist, else the embedded subset)\n" +
+            "  --epochs N       epochs of the MlNetMlp trainers (default: the trainer's default)\n" +
+            "  --hidden LIST    hidden layer widths of the default MLP, e.g. 256,128 (default: the trainer's default)\n" +
+            "  --threads N      threads for every trainer that takes a thread count (default: all cores)\n" +
+            "  --out DIR        where models, tables and plots go (default: ./out)\n" +
+            "  --seed N         MLContext seed (default: 1)";
+
+        /// <summary>--trainers, in the order given (default: all).</summary>
+        public IReadOnlyList<string> Trainers { get; private set; } = TrainerChoices.Names;
 
         /// <summary>--data, or null.</summary>
         public string DataDirectory { get; private set; }
@@ -49,6 +54,7 @@ namespace FashionMnist
                 string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{arg} needs a value.");
                 switch (arg)
                 {
+                    case "--trainers": o.Trainers = ParseTrainers(Value()); break;
                     case "--data": o.DataDirectory = Value(); break;
                     case "--epochs": o.Epochs = Positive(arg, Value()); break;
                     case "--threads": o.Threads = Positive(arg, Value()); break;
@@ -64,6 +70,17 @@ namespace FashionMnist
                 }
             }
             return o;
+        }
+
+        private static IReadOnlyList<string> ParseTrainers(string list)
+        {
+            var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => n.ToLowerInvariant()).ToArray();
+            if (names.Length == 0)
+                throw new ArgumentException("--trainers needs at least one trainer.");
+            foreach (var name in names)
+                if (!TrainerChoices.Names.Contains(name))
+                    throw new ArgumentException($"--trainers: unknown trainer '{name}' (known: {string.Join(", ", TrainerChoices.Names)}).");
+            return names.Distinct().ToArray();
         }
 
         private static int Int(string name, string text) =>

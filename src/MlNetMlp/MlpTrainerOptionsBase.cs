@@ -9,8 +9,8 @@ namespace MlNetMlp
     public abstract class MlpTrainerOptionsBase : TrainerInputBaseWithWeight
     {
         /// <summary>Widths of the hidden layers, input side first. Empty means no hidden layer: a linear model
-        /// (softmax / logistic / linear regression). Default: { 512, 256 }.</summary>
-        public int[] HiddenLayerSizes = { 512, 256 };
+        /// (softmax / logistic / linear regression). Default: { 384, 192 }.</summary>
+        public int[] HiddenLayerSizes = { 384, 192 };
 
         /// <summary>Non-linearity after each hidden layer. Default: <see cref="MlpActivation.Relu"/>.</summary>
         public MlpActivation Activation = MlpActivation.Relu;
@@ -18,8 +18,8 @@ namespace MlNetMlp
         /// <summary>Gradient-descent method. Default: <see cref="MlpOptimizer.Adam"/>.</summary>
         public MlpOptimizer Optimizer = MlpOptimizer.Adam;
 
-        /// <summary>Initial step size. Default: 0.001 (suits Adam; use about 0.05 for SGD with momentum).</summary>
-        public float LearningRate = 0.001f;
+        /// <summary>Initial step size. Default: 0.002 (suits Adam with batches of 256; use about 0.05 for SGD with momentum).</summary>
+        public float LearningRate = 0.002f;
 
         /// <summary>Momentum of <see cref="MlpOptimizer.Sgd"/>, in [0, 1). Default: 0.9.</summary>
         public float Momentum = 0.9f;
@@ -30,20 +30,20 @@ namespace MlNetMlp
         /// <summary>How the learning rate evolves. Default: <see cref="MlpLearningRateSchedule.Cosine"/>.</summary>
         public MlpLearningRateSchedule LearningRateSchedule = MlpLearningRateSchedule.Cosine;
 
-        /// <summary>Examples per minibatch. Default: 128.</summary>
-        public int BatchSize = 128;
+        /// <summary>Examples per minibatch. Default: 256.</summary>
+        public int BatchSize = 256;
 
-        /// <summary>Passes over the training data. Default: 30.</summary>
-        public int NumberOfEpochs = 30;
+        /// <summary>Passes over the training data. Default: 20.</summary>
+        public int NumberOfEpochs = 20;
 
         /// <summary>L2 penalty on the weights (not the biases): adds <c>L2Regularization · w</c> to each weight's
         /// gradient. Default: 0.</summary>
         public float L2Regularization = 0f;
 
-        /// <summary>With <see cref="MlpOptimizer.Adam"/>: apply <see cref="L2Regularization"/> as decoupled weight decay
-        /// (AdamW: each step shrinks the weights by <c>LearningRate · L2Regularization</c>) instead of adding it to the
-        /// gradient. Default: false.</summary>
-        public bool DecoupledWeightDecay = false;
+        /// <summary>Decoupled weight decay (AdamW, Loshchilov &amp; Hutter 2019; also with SGD): each step first shrinks
+        /// the weights (not the biases) by <c>learning rate · WeightDecay</c>, outside the gradient, so that it acts
+        /// the same whatever Adam's per-parameter scaling. Default: 0.05.</summary>
+        public float WeightDecay = 0.05f;
 
         /// <summary>Probability of zeroing each hidden unit while training (inverted dropout: kept units are scaled by
         /// 1 / (1 - rate)); no effect at scoring. In [0, 1). Default: 0.</summary>

@@ -174,6 +174,10 @@ namespace MlNetMlp.Tests
         [TestCase(nameof(MlpTrainerOptionsBase.NumberOfThreads))]
         [TestCase(nameof(MlpTrainerOptionsBase.ValidationFraction))]
         [TestCase(nameof(MlpTrainerOptionsBase.Activation))]
+        [TestCase(nameof(MlpTrainerOptionsBase.WeightDecay))]
+        [TestCase(nameof(MlpTrainerOptionsBase.DropoutRate))]
+        [TestCase(nameof(MlpTrainerOptionsBase.EarlyStoppingPatience))]
+        [TestCase(nameof(MlpTrainerOptionsBase.LearningRateSchedule))]
         public void InvalidOptionsAreRejectedByName(string option)
         {
             var o = new MlpMulticlassTrainer.Options();
@@ -188,6 +192,10 @@ namespace MlNetMlp.Tests
                 case nameof(o.NumberOfThreads): o.NumberOfThreads = 100_000; break;
                 case nameof(o.ValidationFraction): o.ValidationFraction = 1f; break;
                 case nameof(o.Activation): o.Activation = (MlpActivation)42; break;
+                case nameof(o.WeightDecay): o.WeightDecay = float.PositiveInfinity; break;
+                case nameof(o.DropoutRate): o.DropoutRate = 1f; break;
+                case nameof(o.EarlyStoppingPatience): o.EarlyStoppingPatience = -1; break;
+                case nameof(o.LearningRateSchedule): o.LearningRateSchedule = (MlpLearningRateSchedule)9; break;
             }
             var e = Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext().MulticlassClassification.Trainers.Mlp(o));
             Assert.That(e.ParamName, Is.EqualTo(option));

@@ -186,8 +186,8 @@ static void test_adamw(void)
         float w0[6], b0[2], w1[6], b1[2], gw[6], gb[2];
         CHECK_OK(mlp_network_get_layer(net, 0, w0, 6, b0, 2));
         mlp_train_config c = config(MLP_OPT_ADAM, 0.01f, 2, 1);
-        c.l2 = 0.5f;
-        c.decoupled_weight_decay = decoupled;
+        c.l2 = decoupled ? 0.0f : 0.5f;
+        c.weight_decay = decoupled ? 0.5f : 0.0f;
         mlp_trainer *t;
         CHECK_OK(mlp_trainer_create(net, &c, &t));
         double loss;
@@ -196,7 +196,7 @@ static void test_adamw(void)
         CHECK_OK(mlp_trainer_get_gradient(t, 0, gw, 6, gb, 2));
         for (int i = 0; i < 6; ++i) {
             /* first Adam step: m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps) */
-            const double g = decoupled ? gw[i] : gw[i]; /* get_gradient includes the coupled term only */
+            const double g = gw[i]; /* get_gradient includes the coupled term only */
             double expected = w0[i] - 0.01 * g / (fabs(g) + 1e-8);
             if (decoupled) expected -= 0.01 * 0.5 * w0[i];
             CHECK(fabs(w1[i] - expected) < 1e-5, "decoupled=%d weight %d: %g, expected %g", decoupled, i, w1[i], expected);

@@ -36,7 +36,7 @@ namespace MlNetMlp.Interop
             public int Nesterov;
             public float Beta1, Beta2, Epsilon;
             public float L2;
-            public int DecoupledWeightDecay;
+            public float WeightDecay;
             public int MaxBatchRows;
             public int NumThreads;
             public float DropoutRate;

@@ -53,7 +53,7 @@ namespace MlNetMlp.Training
                 Beta2 = 0.999f,
                 Epsilon = 1e-8f,
                 L2 = _options.L2Regularization,
-                DecoupledWeightDecay = _options.DecoupledWeightDecay ? 1 : 0,
+                WeightDecay = _options.WeightDecay,
                 MaxBatchRows = batch,
                 NumThreads = _options.NumberOfThreads ?? 0,
                 DropoutRate = _options.DropoutRate,

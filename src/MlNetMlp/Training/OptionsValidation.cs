@@ -34,6 +34,8 @@ namespace MlNetMlp.Training
                 throw Out(nameof(o.DropoutRate), o.DropoutRate, "must be in [0, 1).");
             if (!(float.IsFinite(o.L2Regularization) && o.L2Regularization >= 0))
                 throw Out(nameof(o.L2Regularization), o.L2Regularization, "must be a finite number >= 0.");
+            if (!(float.IsFinite(o.WeightDecay) && o.WeightDecay >= 0 && o.WeightDecay * o.LearningRate < 1))
+                throw Out(nameof(o.WeightDecay), o.WeightDecay, "must be a finite number >= 0 with WeightDecay · LearningRate < 1.");
             if (o.NumberOfThreads is int t && (t < 1 || t > MaxThreads))
                 throw Out(nameof(o.NumberOfThreads), t, $"must be in [1, {MaxThreads}], or null for all cores.");
             if (!(o.ValidationFraction >= 0 && o.ValidationFraction < 1))
