@@ -46,7 +46,7 @@ namespace FashionMnist
             var plot = new Plot();
             var heatmap = plot.Add.Heatmap(share);
             heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
-            heatmap.Extent = new CoordinateRect(-0.5, n - 0.5, n - 0.5, -0.5); // row 0 at the top
+            heatmap.Rectangle = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5); // cell (i, j) centred on (j, i)
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < n; j++)
                 {
@@ -60,6 +60,8 @@ namespace FashionMnist
             plot.Axes.Left.SetTicks(positions, classNames.ToArray());
             plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
             plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+            plot.Axes.Bottom.MinimumSize = 110;
+            plot.Axes.Left.MinimumSize = 100;
             plot.Axes.SetLimits(-0.5, n - 0.5, n - 0.5, -0.5);
             plot.Title(title);
             plot.XLabel("predicted");
