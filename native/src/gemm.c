@@ -175,11 +175,8 @@ static void gemm_few_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, in
         float *c = g->c + i * g->ldc + j0;
         for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
             const int64_t kc = min64(k_block(g->k), g->k - pc);
-            memset(acc, 0, (size_t)n * sizeof(float));
-            for (int64_t p = pc; p < pc + kc; ++p) {
-                const float aip = g->trans_a ? g->a[p * g->lda + i] : g->a[i * g->lda + p];
-                kern->axpy(n, aip, g->b + p * g->ldb + j0, acc);
-            }
+            const float *a = g->trans_a ? g->a + pc * g->lda + i : g->a + i * g->lda + pc;
+            kern->gemv(kc, a, g->trans_a ? g->lda : 1, g->b + pc * g->ldb + j0, g->ldb, n, acc);
             for (int64_t j = 0; j < n; ++j) acc[j] *= g->alpha;
             merge_row(n, acc, pc == 0 ? g->beta : 1.0f, c);
         }

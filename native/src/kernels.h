@@ -27,8 +27,9 @@ typedef struct mlp_kernels {
     /* One NR-column micro-panel of op(B): dst[p * NR + j] = op(B)(p, j) for j < cols (zero above), p < kc;
      * op(B)(p, j) is b[p * ldb + j], or b[j * ldb + p] when trans. dst is 64-byte aligned. */
     void (*pack_b)(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst);
-    /* y[0..n) += alpha * x[0..n) */
-    void (*axpy)(int64_t n, float alpha, const float *x, float *y);
+    /* acc[j] = sum_{p < k} a[p * inc_a] * b[p * ldb + j] for j < n, accumulated with one multiply-add per p in
+     * increasing p from 0, exactly as the micro-kernels do (the few-rows GEMM path: scoring one row). */
+    void (*gemv)(int64_t k, const float *a, int64_t inc_a, const float *b, int64_t ldb, int64_t n, float *acc);
     /* x[j] = act(x[j] + bias[j]) (bias may be NULL) */
     void (*bias_activation)(int32_t act, int64_t n, const float *bias, float *x);
     /* g[j] *= act'(given the activation's output h[j]) */

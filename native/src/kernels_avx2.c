@@ -202,13 +202,46 @@ static inline __m256 activation_derivative_avx2(int32_t act, __m256 h)
 
 /* ---- row kernels -------------------------------------------------------------------------- */
 
-static void axpy_avx2(int64_t n, float alpha, const float *x, float *y)
+/* Columns in blocks of 64 (8 accumulators held across the whole k loop), then 8, then single lanes with
+ * fmaf: every element is the same chain of fused multiply-adds as in the micro-kernel. */
+static void gemv_avx2(int64_t k, const float *a, int64_t inc_a, const float *b, int64_t ldb, int64_t n, float *acc)
 {
-    const __m256 va = _mm256_set1_ps(alpha);
     int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
-    for (; j < n; ++j) y[j] = fmaf(alpha, x[j], y[j]); /* same rounding as the vector body */
+    for (; j + 64 <= n; j += 64) {
+        __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+        __m256 c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps(), c6 = _mm256_setzero_ps(), c7 = _mm256_setzero_ps();
+        const float *bp = b + j;
+        for (int64_t p = 0; p < k; ++p, bp += ldb) {
+            const __m256 ap = _mm256_broadcast_ss(a + p * inc_a);
+            c0 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp), c0);
+            c1 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 8), c1);
+            c2 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 16), c2);
+            c3 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 24), c3);
+            c4 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 32), c4);
+            c5 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 40), c5);
+            c6 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 48), c6);
+            c7 = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 56), c7);
+        }
+        _mm256_storeu_ps(acc + j, c0);
+        _mm256_storeu_ps(acc + j + 8, c1);
+        _mm256_storeu_ps(acc + j + 16, c2);
+        _mm256_storeu_ps(acc + j + 24, c3);
+        _mm256_storeu_ps(acc + j + 32, c4);
+        _mm256_storeu_ps(acc + j + 40, c5);
+        _mm256_storeu_ps(acc + j + 48, c6);
+        _mm256_storeu_ps(acc + j + 56, c7);
+    }
+    for (; j + 8 <= n; j += 8) {
+        __m256 c0 = _mm256_setzero_ps();
+        for (int64_t p = 0; p < k; ++p)
+            c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * inc_a), _mm256_loadu_ps(b + p * ldb + j), c0);
+        _mm256_storeu_ps(acc + j, c0);
+    }
+    for (; j < n; ++j) {
+        float c = 0.0f;
+        for (int64_t p = 0; p < k; ++p) c = fmaf(a[p * inc_a], b[p * ldb + j], c);
+        acc[j] = c;
+    }
 }
 
 static void bias_activation_avx2(int32_t act, int64_t n, const float *bias, float *x)
@@ -359,7 +392,7 @@ const mlp_kernels mlp_kernels_avx2 = {
     gemm_micro_unpacked_a_avx2,
     mlp_pack_a_avx2,
     mlp_pack_b_avx2,
-    axpy_avx2,
+    gemv_avx2,
     bias_activation_avx2,
     activation_backward_avx2,
     dropout_forward_avx2,

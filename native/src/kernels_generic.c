@@ -73,9 +73,20 @@ static void gemm_micro_unpacked_a_generic(int64_t k, const float *restrict a, in
     }
 }
 
-static void axpy_generic(int64_t n, float alpha, const float *restrict x, float *restrict y)
+static void gemv_generic(int64_t k, const float *restrict a, int64_t inc_a, const float *restrict b, int64_t ldb,
+                         int64_t n, float *restrict acc)
 {
-    for (int64_t j = 0; j < n; ++j) y[j] += alpha * x[j];
+    enum { BLOCK = 16 };
+    for (int64_t j0 = 0; j0 < n; j0 += BLOCK) {
+        const int64_t w = n - j0 < BLOCK ? n - j0 : BLOCK;
+        float sum[BLOCK] = {0};
+        for (int64_t p = 0; p < k; ++p) {
+            const float ap = a[p * inc_a];
+            const float *bp = b + p * ldb + j0;
+            for (int64_t j = 0; j < w; ++j) sum[j] += ap * bp[j];
+        }
+        memcpy(acc + j0, sum, (size_t)w * sizeof(float));
+    }
 }
 
 static void bias_activation_generic(int32_t act, int64_t n, const float *restrict bias, float *restrict x)
@@ -175,7 +186,7 @@ const mlp_kernels mlp_kernels_generic = {
     gemm_micro_unpacked_a_generic,
     mlp_pack_a_generic,
     mlp_pack_b_generic,
-    axpy_generic,
+    gemv_generic,
     bias_activation_generic,
     activation_backward_generic,
     dropout_forward_generic,
