@@ -1,5 +1,5 @@
 /* bench_predict: scoring latency of one row and throughput of batches through mlp_network_predict.
- * usage: bench_predict [--hidden 256,128] [--rows N] */
+ * usage: bench_predict [--hidden 256,128] [--rows N] [--threads N] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ static int compare(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int32_t sizes[16] = {784, 256, 128, 10};
-    int layers = 3, batch = 256;
+    int layers = 3, batch = 256, threads = 0;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--hidden") && i + 1 < argc) {
             int h = 0;
@@ -25,8 +25,9 @@ int main(int argc, char **argv)
             sizes[h + 1] = 10;
             layers = h + 1;
         } else if (!strcmp(argv[i], "--rows") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_predict [--hidden 256,128] [--rows N]\n");
+            fprintf(stderr, "usage: bench_predict [--hidden 256,128] [--rows N] [--threads N]\n");
             return 2;
         }
     }
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
     double times[15];
     for (int r = 0; r < 15; ++r) { /* one row at a time over the 10,000 rows */
         double t0 = bench_now();
-        for (int i = 0; i < rows; ++i) mlp_network_predict(net, x + (size_t)i * 784, 784, 1, MLP_OUTPUT_PROBABILITY, out, 10, ws, ws_count);
+        for (int i = 0; i < rows; ++i) mlp_network_predict(net, x + (size_t)i * 784, 784, 1, MLP_OUTPUT_PROBABILITY, out, 10, ws, ws_count, threads);
         times[r] = (bench_now() - t0) / rows;
     }
     qsort(times, 15, sizeof *times, compare);
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
     for (int r = 0; r < 15; ++r) {
         double t0 = bench_now();
         for (int i = 0; i + batch <= rows; i += batch)
-            mlp_network_predict(net, x + (size_t)i * 784, 784, batch, MLP_OUTPUT_PROBABILITY, out + (size_t)i * 10, 10, ws, ws_count);
+            mlp_network_predict(net, x + (size_t)i * 784, 784, batch, MLP_OUTPUT_PROBABILITY, out + (size_t)i * 10, 10, ws, ws_count, threads);
         times[r] = (bench_now() - t0) / (rows / batch * batch);
     }
     qsort(times, 15, sizeof *times, compare);

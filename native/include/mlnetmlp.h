@@ -117,10 +117,12 @@ MLP_API int32_t mlp_network_set_layer(mlp_network *net, int32_t layer, const flo
 /* Floats of workspace that mlp_network_predict needs for `rows` rows. */
 MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows, int64_t *count);
 /* out[r, :] = network(x[r, :]) for r < rows. Reentrant: uses only the caller's workspace, so
- * several threads may score with one network at once (each with its own workspace). */
+ * several threads may score with one network at once (each with its own workspace). threads: 0 = the
+ * library setting, else at most that many (scoring uses at most 2; small networks use 1). A row scores
+ * bit-identically whatever the thread count and whether it is scored alone or in a batch. */
 MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int64_t ldx, int64_t rows,
                                     int32_t output, float *out, int64_t ldo, float *workspace,
-                                    int64_t workspace_count);
+                                    int64_t workspace_count, int32_t threads);
 /* *all_finite = 1 when every weight and bias is a finite number, else 0. */
 MLP_API int32_t mlp_network_all_finite(const mlp_network *net, int32_t *all_finite);
 

@@ -188,13 +188,18 @@ static void gemm_few_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, in
 
 /* Below this many flops a fork-join costs more than it saves. */
 #define PARALLEL_MIN_FLOPS (2.0 * 1024 * 1024)
+/* For the few-rows path: elements of B (64K floats = 256 KiB). */
+#define FEW_ROWS_PARALLEL_MIN_B (64.0 * 1024)
 
 static int few_rows_path(const mlp_gemm_problem *g) { return g->m <= SMALL_M_MAX && !g->trans_b; }
 
 /* How many threads this problem can use well: 1 when small, else up to the number of micro-panels. */
 static int team_size_for(const mlp_gemm_problem *g, int max_threads)
 {
-    if (2.0 * (double)g->m * (double)g->n * (double)g->k < PARALLEL_MIN_FLOPS)
+    /* A few rows stream all of B once: worth splitting when B outgrows a core's L2 share (each thread then
+     * reads its own columns), although the flop count is small. */
+    if (few_rows_path(g) ? (double)g->k * (double)g->n < FEW_ROWS_PARALLEL_MIN_B
+                         : 2.0 * (double)g->m * (double)g->n * (double)g->k < PARALLEL_MIN_FLOPS)
         return 1;
     const int64_t panels_n = (g->n + MLP_NR - 1) / MLP_NR, panels_m = (g->m + MLP_MR - 1) / MLP_MR;
     const int64_t panels = few_rows_path(g) || g->k == 0 || g->alpha == 0.0f ? panels_n

@@ -202,8 +202,8 @@ static inline __m256 activation_derivative_avx2(int32_t act, __m256 h)
 
 /* ---- row kernels -------------------------------------------------------------------------- */
 
-/* Columns in blocks of 64 (8 accumulators held across the whole k loop), then 8, then single lanes with
- * fmaf: every element is the same chain of fused multiply-adds as in the micro-kernel. */
+/* Columns in blocks of 64 (8 accumulators held across the whole k loop), then the rest together: every
+ * element is the same chain of fused multiply-adds, in the same order, as in the micro-kernel. */
 static void gemv_avx2(int64_t k, const float *a, int64_t inc_a, const float *b, int64_t ldb, int64_t n, float *acc)
 {
     int64_t j = 0;
@@ -231,16 +231,24 @@ static void gemv_avx2(int64_t k, const float *a, int64_t inc_a, const float *b, 
         _mm256_storeu_ps(acc + j + 48, c6);
         _mm256_storeu_ps(acc + j + 56, c7);
     }
-    for (; j + 8 <= n; j += 8) {
-        __m256 c0 = _mm256_setzero_ps();
-        for (int64_t p = 0; p < k; ++p)
-            c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * inc_a), _mm256_loadu_ps(b + p * ldb + j), c0);
-        _mm256_storeu_ps(acc + j, c0);
-    }
-    for (; j < n; ++j) {
-        float c = 0.0f;
-        for (int64_t p = 0; p < k; ++p) c = fmaf(a[p * inc_a], b[p * ldb + j], c);
-        acc[j] = c;
+    if (j < n) {
+        /* The last < 64 columns: up to 8 accumulators advanced together (the last one masked), so that the chains
+         * run side by side instead of one after another (a lone chain is bound by the FMA latency). */
+        const int64_t rem = n - j, blocks = (rem + 7) / 8;
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(rem - (blocks - 1) * 8)), lane);
+        __m256 c[8];
+        for (int q = 0; q < 8; ++q) c[q] = _mm256_setzero_ps();
+        const float *bp = b + j;
+        for (int64_t p = 0; p < k; ++p, bp += ldb) {
+            const __m256 ap = _mm256_broadcast_ss(a + p * inc_a);
+            for (int64_t q = 0; q + 1 < blocks; ++q)
+                c[q] = _mm256_fmadd_ps(ap, _mm256_loadu_ps(bp + 8 * q), c[q]);
+            c[blocks - 1] = _mm256_fmadd_ps(ap, _mm256_maskload_ps(bp + 8 * (blocks - 1), last), c[blocks - 1]);
+        }
+        float tail[64];
+        for (int64_t q = 0; q < blocks; ++q) _mm256_storeu_ps(tail + 8 * q, c[q]);
+        for (int64_t t = 0; t < rem; ++t) acc[j + t] = tail[t];
     }
 }
 

@@ -9,9 +9,12 @@
 #include "loss.h"
 #include "memory.h"
 #include "random.h"
+#include "threads.h"
 
 /* Rows scored per pass: bounds the workspace and keeps activations in cache. */
 #define PREDICT_CHUNK 256
+/* Scoring uses at most this many threads (the workspace is sized for it). */
+#define PREDICT_MAX_THREADS 2
 
 MLP_API int32_t mlp_network_create(int32_t num_layers, const int32_t *layer_sizes, int32_t hidden_activation,
                                    int32_t loss, mlp_network **out)
@@ -160,7 +163,7 @@ static int64_t predict_gemm_floats(const mlp_network *net, int64_t chunk)
 {
     int64_t most = 0;
     for (int32_t l = 0; l < net->num_layers; ++l) {
-        const int64_t w = mlp_gemm_workspace_floats(chunk, net->sizes[l + 1], net->sizes[l], 1);
+        const int64_t w = mlp_gemm_workspace_floats(chunk, net->sizes[l + 1], net->sizes[l], PREDICT_MAX_THREADS);
         if (w > most) most = w;
     }
     return most;
@@ -199,13 +202,52 @@ void mlp_network_output_transform(const mlp_network *net, float *out, int64_t ld
     }
 }
 
+typedef struct predict_task {
+    const mlp_network *net;
+    const mlp_kernels *kern;
+    const float *x;
+    int64_t ldx, rows;
+    int32_t output;
+    float *out;
+    int64_t ldo, chunk_max;
+    float *buffers[2];
+    float *gemm_ws;
+} predict_task;
+
+/* The whole forward pass in one parallel region: the team shares each layer's GEMM (mlp_gemm_team waits
+ * for the layer to finish), thread 0 applies the output transform. */
+static void predict_run(void *ctx, int thread, int team)
+{
+    const predict_task *t = ctx;
+    const mlp_network *net = t->net;
+    for (int64_t r0 = 0; r0 < t->rows; r0 += t->chunk_max) {
+        const int64_t chunk = t->rows - r0 < t->chunk_max ? t->rows - r0 : t->chunk_max;
+        const float *h = t->x + r0 * t->ldx;
+        int64_t ldh = t->ldx;
+        for (int32_t l = 0; l < net->num_layers; ++l) {
+            const int last = l == net->num_layers - 1;
+            float *z = last ? t->out + r0 * t->ldo : t->buffers[l & 1];
+            const int64_t ldz = last ? t->ldo : net->sizes[l + 1];
+            const mlp_gemm_problem g = {0, 0, chunk, net->sizes[l + 1], net->sizes[l], 1.0f,
+                                        h, ldh, net->params + net->weight_offset[l], net->sizes[l + 1], 0.0f, z, ldz,
+                                        net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
+            mlp_gemm_team(t->kern, &g, t->gemm_ws, thread, team);
+            h = z;
+            ldh = ldz;
+        }
+        if (t->output == MLP_OUTPUT_PROBABILITY && thread == 0)
+            mlp_network_output_transform(net, t->out + r0 * t->ldo, t->ldo, chunk);
+    }
+}
+
 MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int64_t ldx, int64_t rows, int32_t output,
-                                    float *out, int64_t ldo, float *workspace, int64_t workspace_count)
+                                    float *out, int64_t ldo, float *workspace, int64_t workspace_count, int32_t threads)
 {
     mlp_clear_error();
     MLP_CHECK_NOT_NULL(net);
     MLP_CHECK(rows >= 0, "rows must not be negative, got %lld", (long long)rows);
     MLP_CHECK(output == MLP_OUTPUT_RAW || output == MLP_OUTPUT_PROBABILITY, "unknown output kind %d", (int)output);
+    MLP_CHECK(threads >= 0 && threads <= MLP_MAX_THREADS, "threads must be in [0, %d], got %d", MLP_MAX_THREADS, (int)threads);
     const int64_t in = net->sizes[0], outs = net->sizes[net->num_layers];
     MLP_CHECK(ldx >= in, "ldx is %lld but the network has %lld inputs", (long long)ldx, (long long)in);
     MLP_CHECK(ldo >= outs, "ldo is %lld but the network has %lld outputs", (long long)ldo, (long long)outs);
@@ -218,27 +260,14 @@ MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int6
     MLP_CHECK(workspace_count >= needed, "the workspace holds %lld floats but %lld are needed for %lld rows",
               (long long)workspace_count, (long long)needed, (long long)rows);
 
-    const mlp_kernels *kern = mlp_kernels_get();
     const int64_t chunk_max = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK, hidden = mlp_network_max_hidden(net);
-    float *buffers[2] = {workspace, workspace + chunk_max * hidden};
-    float *gemm_ws = workspace + 2 * chunk_max * hidden;
-    for (int64_t r0 = 0; r0 < rows; r0 += chunk_max) {
-        const int64_t chunk = rows - r0 < chunk_max ? rows - r0 : chunk_max;
-        const float *h = x + r0 * ldx;
-        int64_t ldh = ldx;
-        for (int32_t l = 0; l < net->num_layers; ++l) {
-            const int last = l == net->num_layers - 1;
-            float *z = last ? out + r0 * ldo : buffers[l & 1];
-            const int64_t ldz = last ? ldo : net->sizes[l + 1];
-            const mlp_gemm_problem g = {0, 0, chunk, net->sizes[l + 1], net->sizes[l], 1.0f,
-                                        h, ldh, net->params + net->weight_offset[l], net->sizes[l + 1], 0.0f, z, ldz,
-                                        net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
-            mlp_gemm(kern, &g, 1, gemm_ws);
-            h = z;
-            ldh = ldz;
-        }
-        if (output == MLP_OUTPUT_PROBABILITY)
-            mlp_network_output_transform(net, out + r0 * ldo, ldo, chunk);
-    }
+    const predict_task task = {net, mlp_kernels_get(), x, ldx, rows, output, out, ldo, chunk_max,
+                               {workspace, workspace + chunk_max * hidden}, workspace + 2 * chunk_max * hidden};
+    /* Threads pay off when the weights outgrow one core's cache (each thread then streams its share) or when
+     * many rows make big GEMMs; small networks score on the calling thread alone. */
+    int team = mlp_threads_resolve(threads);
+    if (team > PREDICT_MAX_THREADS) team = PREDICT_MAX_THREADS;
+    if (net->parameter_count < 64 * 1024 && rows < 64) team = 1;
+    mlp_parallel(team, predict_run, (void *)&task);
     return MLP_OK;
 }

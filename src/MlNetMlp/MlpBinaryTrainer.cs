@@ -123,7 +123,7 @@ namespace MlNetMlp
             var set = rows.Set;
             var margins = new float[set.Rows];
             var workspace = new float[network.WorkspaceSize(set.Rows)];
-            network.Predict(new ReadOnlySpan<float>(set.Features, checked(set.Rows * set.Columns)), set.Rows, NativeMethods.OutputRaw, margins, workspace);
+            network.Predict(new ReadOnlySpan<float>(set.Features, checked(set.Rows * set.Columns)), set.Rows, NativeMethods.OutputRaw, margins, workspace, _options.NumberOfThreads ?? 0);
             ICalibratorTrainer trainer = new PlattCalibratorTrainer(Host);
             foreach (int r in rows.Rows)
                 trainer.ProcessTrainingExample(margins[r], set.Targets[r] > 0.5f, set.Weights?[r] ?? 1);

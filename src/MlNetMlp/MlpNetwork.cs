@@ -93,15 +93,16 @@ namespace MlNetMlp
             return count;
         }
 
-        /// <summary>Scores <paramref name="rows"/> dense rows. Reentrant: each caller brings its own workspace.</summary>
-        internal void Predict(ReadOnlySpan<float> x, long rows, int outputKind, Span<float> output, Span<float> workspace)
+        /// <summary>Scores <paramref name="rows"/> dense rows. Reentrant: each caller brings its own workspace.
+        /// <paramref name="threads"/>: 0 = the library setting (at most 2 are used), 1 = the calling thread only.</summary>
+        internal void Predict(ReadOnlySpan<float> x, long rows, int outputKind, Span<float> output, Span<float> workspace, int threads = 0)
         {
             if (x.Length < rows * InputCount || output.Length < rows * OutputCount)
                 throw new ArgumentException("Input or output buffer is too small for the number of rows.");
             fixed (float* px = x)
             fixed (float* po = output)
             fixed (float* pw = workspace)
-                Native.Check(NativeMethods.mlp_network_predict(Handle, px, InputCount, rows, outputKind, po, OutputCount, pw, workspace.Length));
+                Native.Check(NativeMethods.mlp_network_predict(Handle, px, InputCount, rows, outputKind, po, OutputCount, pw, workspace.Length, threads));
         }
 
         /// <summary>An independent copy (same architecture and parameters).</summary>

@@ -113,13 +113,13 @@ static void test_learns_xor(void)
     int64_t ws_count;
     CHECK_OK(mlp_network_workspace_size(net, 4, &ws_count));
     float *ws = malloc(sizeof(float) * (size_t)ws_count), prob[8];
-    CHECK_OK(mlp_network_predict(net, x, 2, 4, MLP_OUTPUT_PROBABILITY, prob, 2, ws, ws_count));
+    CHECK_OK(mlp_network_predict(net, x, 2, 4, MLP_OUTPUT_PROBABILITY, prob, 2, ws, ws_count, 0));
     for (int r = 0; r < 4; ++r) {
         CHECK(fabs(prob[2 * r] + prob[2 * r + 1] - 1.0f) < 1e-6, "probabilities of row %d sum to %g", r,
               prob[2 * r] + prob[2 * r + 1]);
         CHECK(prob[2 * r + y[r]] > 0.9f, "row %d: p(correct) = %g", r, prob[2 * r + y[r]]);
     }
-    CHECK(mlp_network_predict(net, x, 2, 4, MLP_OUTPUT_RAW, prob, 2, ws, ws_count - 1) == MLP_ERR_INVALID_ARGUMENT,
+    CHECK(mlp_network_predict(net, x, 2, 4, MLP_OUTPUT_RAW, prob, 2, ws, ws_count - 1, 0) == MLP_ERR_INVALID_ARGUMENT,
           "short workspace accepted");
     free(ws);
     mlp_trainer_destroy(t);
@@ -157,9 +157,9 @@ static void test_consistency(void)
             int64_t ws_count;
             CHECK_OK(mlp_network_workspace_size(net, ROWS, &ws_count));
             float *ws = malloc(sizeof(float) * (size_t)ws_count), *all = malloc(sizeof(float) * ROWS * 10), one[10];
-            CHECK_OK(mlp_network_predict(net, x, 300, ROWS, MLP_OUTPUT_PROBABILITY, all, 10, ws, ws_count));
+            CHECK_OK(mlp_network_predict(net, x, 300, ROWS, MLP_OUTPUT_PROBABILITY, all, 10, ws, ws_count, 0));
             for (int r = 0; r < ROWS; r += 13) {
-                CHECK_OK(mlp_network_predict(net, x + r * 300, 300, 1, MLP_OUTPUT_PROBABILITY, one, 10, ws, ws_count));
+                CHECK_OK(mlp_network_predict(net, x + r * 300, 300, 1, MLP_OUTPUT_PROBABILITY, one, 10, ws, ws_count, 0));
                 CHECK(memcmp(one, all + r * 10, sizeof one) == 0, "row %d scores differently alone", r);
             }
             free(ws), free(all);
@@ -237,6 +237,34 @@ static void test_dropout_only_while_training(void)
           eval[0] / ROWS, loss[0]);
 }
 
+/* Scoring is bit-identical with 1 or 2 threads, row by row or in a batch (big enough to use 2 threads). */
+static void test_predict_threads(void)
+{
+    const int32_t sizes[3] = {784, 256, 10};
+    enum { ROWS = 70 };
+    uint64_t seed = 8;
+    float *x = malloc(sizeof(float) * ROWS * 784), one[10];
+    float *a = malloc(sizeof(float) * ROWS * 10), *b = malloc(sizeof(float) * ROWS * 10);
+    for (int i = 0; i < ROWS * 784; ++i) x[i] = test_uniform(&seed);
+    mlp_network *net;
+    CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_TANH, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+    CHECK_OK(mlp_network_init(net, 2));
+    int64_t ws_count;
+    CHECK_OK(mlp_network_workspace_size(net, ROWS, &ws_count));
+    float *ws = malloc(sizeof(float) * (size_t)ws_count);
+    CHECK_OK(mlp_network_predict(net, x, 784, ROWS, MLP_OUTPUT_PROBABILITY, a, 10, ws, ws_count, 1));
+    CHECK_OK(mlp_network_predict(net, x, 784, ROWS, MLP_OUTPUT_PROBABILITY, b, 10, ws, ws_count, 2));
+    CHECK(memcmp(a, b, sizeof(float) * ROWS * 10) == 0, "batch scores differ between 1 and 2 threads");
+    for (int r = 0; r < ROWS; r += 7) {
+        CHECK_OK(mlp_network_predict(net, x + r * 784, 784, 1, MLP_OUTPUT_PROBABILITY, one, 10, ws, ws_count, 2));
+        CHECK(memcmp(one, a + r * 10, sizeof one) == 0, "row %d scores differently alone with 2 threads", r);
+    }
+    CHECK(mlp_network_predict(net, x, 784, 1, MLP_OUTPUT_RAW, one, 10, ws, ws_count, -1) == MLP_ERR_INVALID_ARGUMENT,
+          "negative thread count accepted");
+    mlp_network_destroy(net);
+    free(x), free(a), free(b), free(ws);
+}
+
 static void test_arguments(void)
 {
     mlp_network *net = NULL;
@@ -309,6 +337,7 @@ int main(void)
     test_consistency();
     test_adamw();
     test_dropout_only_while_training();
+    test_predict_threads();
     test_arguments();
     return test_report("test_network");
 }

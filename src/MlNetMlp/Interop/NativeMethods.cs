@@ -65,7 +65,7 @@ namespace MlNetMlp.Interop
         [LibraryImport(LibraryName)] internal static partial int mlp_network_workspace_size(NetworkHandle network, long rows, out long count);
         [LibraryImport(LibraryName)]
         internal static partial int mlp_network_predict(NetworkHandle network, float* x, long ldx, long rows, int output, float* outputs, long ldo,
-            float* workspace, long workspaceCount);
+            float* workspace, long workspaceCount, int threads);
 
         [LibraryImport(LibraryName)] internal static partial int mlp_network_all_finite(NetworkHandle network, out int allFinite);
 
