@@ -57,9 +57,9 @@ namespace FashionMnist
         /// <summary>True when the data is the small embedded subset.</summary>
         public bool IsEmbeddedSubset => Directory == EmbeddedDirectory;
 
-        /// <summary>Picks the data: <paramref name="dataDirectory"/> if given, else the installed full set, else the
-        /// embedded subset.</summary>
-        public static Dataset Load(string dataDirectory)
+        /// <summary>Picks the data: <paramref name="dataDirectory"/> if given, else the full set installed in
+        /// <paramref name="installedDirectory"/>, else the embedded subset.</summary>
+        public static Dataset Load(string dataDirectory, string installedDirectory = InstalledDirectory)
         {
             if (dataDirectory != null)
             {
@@ -68,8 +68,8 @@ namespace FashionMnist
                 bool fashion = dataDirectory.Contains("fashion", StringComparison.OrdinalIgnoreCase);
                 return LoadFrom(dataDirectory, $"MNIST-format data from {dataDirectory}", fashion ? FashionClassNames : null);
             }
-            if (HasFiles(InstalledDirectory))
-                return LoadFrom(InstalledDirectory, $"full Fashion-MNIST from {InstalledDirectory}", FashionClassNames);
+            if (HasFiles(installedDirectory))
+                return LoadFrom(installedDirectory, $"full Fashion-MNIST from {installedDirectory}", FashionClassNames);
             return LoadFrom(EmbeddedDirectory,
                 "the embedded Fashion-MNIST subset (4,000 train / 1,000 test images; install the Debian package " +
                 "dataset-fashion-mnist or pass --data DIR for the full 60,000 / 10,000)", FashionClassNames);
