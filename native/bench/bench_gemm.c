@@ -201,7 +201,7 @@ int main(int argc, char **argv)
             for (int r = 0; r < rounds; ++r)
                 for (int j = 0; j < lib_count; ++j) {
                     const int l = (j + r) % lib_count; /* rotate the order every round */
-                    pause_ms(60); /* let the previous library's spinning workers go to sleep */
+                    pause_ms(150); /* longer than OpenBLAS's default busy-wait (2^28 cycles): its workers must be asleep */
                     results[l][r] = gflops_once(l, s, a, b, c);
                 }
             double med[MAX_LIBS];
