@@ -35,12 +35,12 @@ namespace MlNetMlp
                 Network = MlpNetwork.Load(ctx.Reader);
                 _history = MlpModelSerialization.ReadHistory(ctx.Reader);
             }
-            catch (System.IO.EndOfStreamException e)
+            catch (System.IO.EndOfStreamException)
             {
-                throw new FormatException("The MlNetMlp model in this file is truncated.", e);
+                throw MlpNetwork.Corrupt("the file is truncated");
             }
             if (Array.IndexOf(expectedLosses, Network.Loss) < 0)
-                throw new FormatException($"This model file holds an MlNetMlp network that is not a {kind} model.");
+                throw MlpNetwork.Corrupt($"the network is not a {kind} model");
             _inputType = new VectorDataViewType(NumberDataViewType.Single, Network.InputCount);
         }
 

@@ -244,7 +244,9 @@ namespace MlNetMlp
             }
         }
 
-        private static FormatException Corrupt(string what) =>
-            new FormatException($"The MlNetMlp network in this model file is corrupted or not an MlNetMlp model: {what}.");
+        /// <summary>A FormatException marked the ML.NET way, so that <c>Model.Load</c> reports it as an
+        /// <see cref="InvalidOperationException"/> ("Error during class instantiation") with this one inside.</summary>
+        internal static Exception Corrupt(string what) =>
+            Microsoft.ML.Runtime.Contracts.ExceptDecode($"The MlNetMlp network in this model file is corrupted or not an MlNetMlp model: {what}.");
     }
 }
