@@ -1,0 +1,144 @@
+/* libFuzzer harness for the argument checking of the C ABI: every call either returns an error status for
+ * arguments that an independent predicate calls invalid, or succeeds on valid ones, and never touches memory it
+ * was not given (AddressSanitizer). Exercises mlp_sgemm, network creation/scoring and the training step. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlnetmlp.h"
+
+enum { BUF = 1 << 14 };
+static float buf_a[BUF], buf_b[BUF], buf_c[BUF];
+
+typedef struct reader { const uint8_t *p; size_t n; } reader;
+
+static uint8_t byte(reader *r)
+{
+    if (!r->n) return 0;
+    r->n--;
+    return *r->p++;
+}
+
+/* Sizes that matter: small ones, zero, negative, and values that overflow extents. */
+static int64_t size_of(reader *r)
+{
+    static const int64_t special[] = {-1, -7, 0, (int64_t)1 << 40, INT64_MAX, (int64_t)1 << 31, 1 << 24, 4096};
+    const uint8_t b = byte(r);
+    return b < 0xF8 ? (int64_t)(b % 70) : special[b - 0xF8];
+}
+
+static float value_of(reader *r)
+{
+    const uint8_t b = byte(r);
+    if (b == 0xFF) return NAN;
+    if (b == 0xFE) return INFINITY;
+    return (float)(b % 16) / 4.0f - 1.0f;
+}
+
+static void fail(void) { abort(); }
+
+static int fits(int64_t rows, int64_t ld)
+{
+    return rows == 0 || (rows <= BUF && ld <= BUF && rows * ld <= BUF);
+}
+
+static void fuzz_sgemm(reader *r)
+{
+    const int32_t ta = (int32_t)(byte(r) % 4) - 1, tb = (int32_t)(byte(r) % 4) - 1;
+    const int64_t m = size_of(r), n = size_of(r), k = size_of(r);
+    const int64_t lda = size_of(r), ldb = size_of(r), ldc = size_of(r);
+    const uint8_t nulls = byte(r);
+    const float alpha = value_of(r), beta = value_of(r);
+    int valid = (ta == 0 || ta == 1) && (tb == 0 || tb == 1) && m >= 0 && n >= 0 && k >= 0;
+    const int64_t a_rows = m > 0 ? (ta ? k : m) : 0, a_cols = ta ? m : k;
+    const int64_t b_rows = n > 0 ? (tb ? n : k) : 0, b_cols = tb ? k : n;
+    valid = valid && lda >= (a_cols > 1 ? a_cols : 1) && ldb >= (b_cols > 1 ? b_cols : 1) && ldc >= (n > 1 ? n : 1);
+    const float *a = nulls & 1 ? NULL : buf_a, *b = nulls & 2 ? NULL : buf_b;
+    float *c = nulls & 4 ? NULL : buf_c;
+    valid = valid && !(a_rows > 0 && a_cols > 0 && !a) && !(b_rows > 0 && b_cols > 0 && !b) && !(m > 0 && n > 0 && !c);
+    if (valid && !(fits(a_rows, lda) && fits(b_rows, ldb) && fits(m, ldc)))
+        return; /* valid, but larger than the buffers this harness owns: the API cannot know buffer sizes */
+    const int32_t status = mlp_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if ((status == MLP_OK) != valid) fail();
+}
+
+static void fuzz_network(reader *r)
+{
+    int32_t sizes[6];
+    const int32_t layers = (int32_t)(byte(r) % 7) - 1;
+    for (int i = 0; i < 6; ++i) {
+        const int64_t s = size_of(r);
+        sizes[i] = (int32_t)(s > INT32_MAX ? -1 : s);
+    }
+    const int32_t act = (int32_t)(byte(r) % 7) - 1, loss = (int32_t)(byte(r) % 6) - 1;
+    if (layers >= 1) { /* a valid network of more than 2^22 parameters is a legitimate multi-GB allocation: skip */
+        double params = 0;
+        int sane = 1;
+        for (int l = 0; l < layers; ++l) {
+            sane = sane && sizes[l] > 0 && sizes[l + 1] > 0;
+            params += (double)sizes[l] * sizes[l + 1] + sizes[l + 1];
+        }
+        if (sane && params > (1 << 22) && params <= 2147483647.0) return;
+    }
+    mlp_network *net = NULL;
+    if (mlp_network_create(layers, sizes, act, loss, &net) != MLP_OK) {
+        if (net) fail();
+        return;
+    }
+    int64_t params = 0;
+    for (int l = 0; l < layers; ++l) params += (int64_t)sizes[l] * sizes[l + 1] + sizes[l + 1];
+    if (params > BUF) { /* keep the harness fast: big networks only test creation */
+        mlp_network_destroy(net);
+        return;
+    }
+    mlp_network_init(net, byte(r));
+    const int64_t rows = size_of(r) % 40;
+    int64_t ws = 0;
+    if (mlp_network_workspace_size(net, rows, &ws) == MLP_OK && ws <= BUF && rows * sizes[0] <= BUF &&
+        rows * sizes[layers] <= BUF) {
+        const int64_t given = ws - (byte(r) & 1);
+        const int32_t st = mlp_network_predict(net, buf_a, sizes[0], rows, byte(r) % 3, buf_c, sizes[layers], buf_b, given,
+                                               byte(r) % 4);
+        if (rows > 0 && given < ws && st == MLP_OK) fail();
+    }
+    mlp_train_config c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = byte(r) & 1 ? (int32_t)sizeof c : 40;
+    c.optimizer = (int32_t)(byte(r) % 3);
+    c.learning_rate = value_of(r);
+    c.momentum = value_of(r) * 0.5f + 0.25f;
+    c.beta1 = 0.9f, c.beta2 = 0.999f, c.epsilon = 1e-8f;
+    c.l2 = value_of(r);
+    c.weight_decay = value_of(r);
+    c.dropout_rate = value_of(r);
+    c.max_batch_rows = (int32_t)(size_of(r) % 40);
+    c.num_threads = (int32_t)(byte(r) % 4);
+    mlp_trainer *t = NULL;
+    if (mlp_trainer_create(net, &c, &t) == MLP_OK) {
+        int32_t idx[40], labels[40];
+        for (int i = 0; i < 40; ++i) idx[i] = (int32_t)(byte(r) % 48) - 4, labels[i] = (int32_t)(byte(r) % 12) - 1;
+        const int64_t x_rows = BUF / (sizes[0] > 0 ? sizes[0] : 1) < 40 ? BUF / sizes[0] : 40;
+        double loss_out;
+        const int softmax = loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY;
+        mlp_trainer_step(t, buf_a, sizes[0], x_rows, byte(r) & 1 ? idx : NULL, (int32_t)(size_of(r) % 41),
+                         softmax ? labels : NULL, softmax ? NULL : buf_b, byte(r) & 1 ? buf_b : NULL, byte(r) & 1, &loss_out);
+        mlp_trainer_destroy(t);
+    } else if (t) {
+        fail();
+    }
+    mlp_network_destroy(net);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    reader r = {data, size};
+    for (int i = 0; i < BUF; ++i) buf_a[i] = buf_b[i] = (float)(i % 7) * 0.25f;
+    switch (byte(&r) % 2) {
+    case 0: fuzz_sgemm(&r); break;
+    default: fuzz_network(&r); break;
+    }
+    return 0;
+}
