@@ -5,7 +5,9 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Model;
 using Microsoft.ML.Runtime;
 using MlNetMlp;
+using Microsoft.ML.Model.OnnxConverter;
 using MlNetMlp.Interop;
+using MlNetMlp.Onnx;
 using MlNetMlp.Training;
 
 [assembly: LoadableClass(typeof(MlpModelParameters), null, typeof(SignatureLoadModel),
@@ -58,6 +60,12 @@ namespace MlNetMlp
         private protected override string OutputDescription => "softmax";
 
         private protected override DataViewType OutputType => _outputType;
+
+        private protected override void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn)
+        {
+            Host.Check(outputNames.Length == 2, "Expected the PredictedLabel and Score outputs.");
+            MlpOnnxExport.AddMulticlass(ctx, Network, outputNames, featureColumn);
+        }
 
         private protected override Delegate CreateMapper()
         {

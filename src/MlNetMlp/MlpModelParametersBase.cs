@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Model;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 
@@ -11,7 +12,7 @@ namespace MlNetMlp
 {
     /// <summary>What the three MlNetMlp models share: the network (layer sizes, activation, weights), the training
     /// history and the model.zip format. <typeparamref name="TOutput"/> is what one row scores to.</summary>
-    public abstract class MlpModelParametersBase<TOutput> : ModelParametersBase<TOutput>, IValueMapper
+    public abstract class MlpModelParametersBase<TOutput> : ModelParametersBase<TOutput>, IValueMapper, ISingleCanSaveOnnx
     {
         private readonly MlpEpochReport[] _history;
         private readonly VectorDataViewType _inputType;
@@ -117,5 +118,19 @@ namespace MlNetMlp
 
         /// <summary>A fresh per-cursor mapper from features to <typeparamref name="TOutput"/>.</summary>
         private protected abstract Delegate CreateMapper();
+
+        bool ICanSaveOnnx.CanSaveOnnx(OnnxContext ctx) => true;
+
+        bool ISingleCanSaveOnnx.SaveAsOnnx(OnnxContext ctx, string[] outputNames, string featureColumn)
+        {
+            Host.CheckValue(ctx, nameof(ctx));
+            Host.CheckValue(outputNames, nameof(outputNames));
+            SaveAsOnnxCore(ctx, outputNames, featureColumn);
+            return true;
+        }
+
+        /// <summary>Adds this model to an ONNX graph: <paramref name="outputNames"/> are the scorer's outputs
+        /// ([PredictedLabel, Score] for multiclass, [Score] for binary and regression).</summary>
+        private protected abstract void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn);
     }
 }

@@ -5,7 +5,9 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Model;
 using Microsoft.ML.Runtime;
 using MlNetMlp;
+using Microsoft.ML.Model.OnnxConverter;
 using MlNetMlp.Interop;
+using MlNetMlp.Onnx;
 using MlNetMlp.Training;
 
 [assembly: LoadableClass(typeof(MlpRegressionModelParameters), null, typeof(SignatureLoadModel),
@@ -54,6 +56,12 @@ namespace MlNetMlp
         private protected override string OutputDescription => "linear output";
 
         private protected override DataViewType OutputType => NumberDataViewType.Single;
+
+        private protected override void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn)
+        {
+            Host.Check(outputNames.Length >= 1, "Expected the Score output.");
+            MlpOnnxExport.AddLayers(ctx, Network, featureColumn, outputNames[0]);
+        }
 
         private protected override Delegate CreateMapper()
         {
