@@ -22,8 +22,16 @@ namespace MlNetMlp
     /// (the sigmoid of the logit, or a Platt calibration of the margin fitted on the training data) and
     /// <c>PredictedLabel</c> (score &gt; 0). Both <c>Evaluate</c> and <c>EvaluateNonCalibrated</c> work.
     ///
-    /// Trainer characteristics: task binary classification; normalization required; caching not required; no
-    /// extra NuGet package; not yet exportable to ONNX.
+    /// <format type="text/markdown"><![CDATA[
+    /// ### Trainer Characteristics
+    /// |  |  |
+    /// | -- | -- |
+    /// | Machine learning task | Binary classification |
+    /// | Is normalization required? | Yes (scale features, e.g. NormalizeMinMax) |
+    /// | Is caching required? | No (the data is read once into memory) |
+    /// | Required NuGet in addition to Microsoft.ML | MlNetMlp |
+    /// | Exportable to ONNX | Yes (ConvertToOnnx, package Microsoft.ML.OnnxConverter) |
+    /// ]]></format>
     /// </remarks>
     public sealed class MlpBinaryTrainer
         : TrainerEstimatorBase<BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>>,

@@ -20,9 +20,16 @@ namespace MlNetMlp
     /// <see cref="float"/>; optionally an example weight (<see cref="float"/>). Output columns: <c>Score</c>, a vector of
     /// class probabilities, and <c>PredictedLabel</c>, the key of the most probable class.
     ///
-    /// Trainer characteristics: task multiclass classification; normalization required (scale features to about
-    /// [0, 1] or unit variance); caching not required (the data is read once into memory); no extra NuGet
-    /// package; not yet exportable to ONNX.
+    /// <format type="text/markdown"><![CDATA[
+    /// ### Trainer Characteristics
+    /// |  |  |
+    /// | -- | -- |
+    /// | Machine learning task | Multiclass classification |
+    /// | Is normalization required? | Yes (scale features, e.g. NormalizeMinMax) |
+    /// | Is caching required? | No (the data is read once into memory) |
+    /// | Required NuGet in addition to Microsoft.ML | MlNetMlp |
+    /// | Exportable to ONNX | Yes (ConvertToOnnx, package Microsoft.ML.OnnxConverter) |
+    /// ]]></format>
     /// </remarks>
     public sealed class MlpMulticlassTrainer : TrainerEstimatorBase<MulticlassPredictionTransformer<MlpModelParameters>, MlpModelParameters>
     {

@@ -20,8 +20,16 @@ namespace MlNetMlp
     /// standardized internally while training (so large magnitudes need no rescaling by the user) and the scaling is
     /// folded into the output layer. Reported losses are half the mean squared error of the standardized targets.
     ///
-    /// Trainer characteristics: task regression; normalization required; caching not required; no extra NuGet
-    /// package; not yet exportable to ONNX.
+    /// <format type="text/markdown"><![CDATA[
+    /// ### Trainer Characteristics
+    /// |  |  |
+    /// | -- | -- |
+    /// | Machine learning task | Regression |
+    /// | Is normalization required? | Yes (scale features, e.g. NormalizeMinMax) |
+    /// | Is caching required? | No (the data is read once into memory) |
+    /// | Required NuGet in addition to Microsoft.ML | MlNetMlp |
+    /// | Exportable to ONNX | Yes (ConvertToOnnx, package Microsoft.ML.OnnxConverter) |
+    /// ]]></format>
     /// </remarks>
     public sealed class MlpRegressionTrainer : TrainerEstimatorBase<RegressionPredictionTransformer<MlpRegressionModelParameters>, MlpRegressionModelParameters>
     {
