@@ -28,6 +28,19 @@ float mlp_activation_derivative_scalar(int32_t act, float h)
     }
 }
 
+/* c = alpha * acc (+ beta * c) for the r < mr, j < nr part of a tile. */
+static void store_tile_generic(const float acc[MLP_MR][MLP_NR], float *restrict c, int64_t ldc, float alpha, float beta,
+                               int64_t mr, int64_t nr)
+{
+    for (int64_t r = 0; r < mr; ++r) {
+        float *cr = c + r * ldc;
+        if (beta == 0.0f)
+            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j];
+        else
+            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j] + beta * cr[j];
+    }
+}
+
 static void gemm_micro_generic(int64_t k, const float *restrict a, const float *restrict b,
                                float *restrict c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nr)
 {
@@ -41,13 +54,7 @@ static void gemm_micro_generic(int64_t k, const float *restrict a, const float *
                 acc[r][j] += ar * bp[j];
         }
     }
-    for (int64_t r = 0; r < mr; ++r) {
-        float *cr = c + r * ldc;
-        if (beta == 0.0f)
-            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j];
-        else
-            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j] + beta * cr[j];
-    }
+    store_tile_generic((const float (*)[MLP_NR])acc, c, ldc, alpha, beta, mr, nr);
 }
 
 static void gemm_micro_unpacked_a_generic(int64_t k, const float *restrict a, int64_t rs_a, int64_t cs_a,
@@ -64,13 +71,7 @@ static void gemm_micro_unpacked_a_generic(int64_t k, const float *restrict a, in
                 acc[r][j] += ar * bp[j];
         }
     }
-    for (int64_t r = 0; r < mr; ++r) {
-        float *cr = c + r * ldc;
-        if (beta == 0.0f)
-            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j];
-        else
-            for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * acc[r][j] + beta * cr[j];
-    }
+    store_tile_generic((const float (*)[MLP_NR])acc, c, ldc, alpha, beta, mr, nr);
 }
 
 static void gemv_generic(int64_t k, const float *restrict a, int64_t inc_a, const float *restrict b, int64_t ldb,

@@ -60,9 +60,7 @@ namespace MlNetMlp
 
         private static Options CheckOptions(Options options)
         {
-            if (options == null)
-                throw new ArgumentNullException(nameof(options));
-            OptionsValidation.Validate(options);
+            OptionsValidation.Checked(options);
             if (!Enum.IsDefined(options.LossFunction))
                 throw new ArgumentOutOfRangeException(nameof(options.LossFunction), options.LossFunction, $"{nameof(options.LossFunction)} is not a known loss.");
             return options;

@@ -45,19 +45,11 @@ namespace MlNetMlp
 
         internal MlpMulticlassTrainer(IHostEnvironment env, Options options)
             : base(Contracts.CheckRef(env, nameof(env)).Register(LoadName),
-                  TrainerUtils.MakeR4VecFeature(CheckOptions(options).FeatureColumnName),
+                  TrainerUtils.MakeR4VecFeature(OptionsValidation.Checked(options).FeatureColumnName),
                   TrainerUtils.MakeU4ScalarColumn(options.LabelColumnName),
                   TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
         {
             _options = options;
-        }
-
-        private static Options CheckOptions(Options options)
-        {
-            if (options == null)
-                throw new ArgumentNullException(nameof(options));
-            OptionsValidation.Validate(options);
-            return options;
         }
 
         /// <summary>Capabilities: normalization wanted, no caching needed, supports validation data and warm start.</summary>

@@ -70,7 +70,12 @@ namespace MlNetMlp.Training
                 int bestEpoch = 0;
                 (float[] W, float[] B)[] best = null;
                 bool earlyStopping = _options.EarlyStoppingPatience > 0 && !validation.IsEmpty;
-                double targetVariance = _isRegression && !validation.IsEmpty ? WeightedVariance(validation) : double.NaN;
+                double targetVariance = double.NaN; // the denominator of R²
+                if (_isRegression && !validation.IsEmpty)
+                {
+                    double v = TargetScaling.Moments(validation.Set, validation.Rows).Variance;
+                    targetVariance = v > 0 ? v : double.NaN;
+                }
                 var schedule = new LearningRateSchedule(_options, (long)_options.NumberOfEpochs * ((order.Length + batch - 1) / batch));
 
                 for (int epoch = 1; epoch <= _options.NumberOfEpochs; epoch++)
@@ -162,23 +167,6 @@ namespace MlNetMlp.Training
                 network.GetLayer(l, layers[l].W, layers[l].B);
             }
             return layers;
-        }
-
-        /// <summary>Weighted variance of the validation targets: the denominator of R².</summary>
-        private static double WeightedVariance(RowSelection selection)
-        {
-            var set = selection.Set;
-            double sw = 0, mean = 0, m2 = 0;
-            foreach (int r in selection.Rows)
-            {
-                double w = set.Weights?[r] ?? 1, y = set.Targets[r];
-                if (w <= 0) continue;
-                sw += w;
-                double delta = y - mean;
-                mean += w / sw * delta;
-                m2 += w * delta * (y - mean);
-            }
-            return sw > 0 && m2 > 0 ? m2 / sw : double.NaN;
         }
     }
 }

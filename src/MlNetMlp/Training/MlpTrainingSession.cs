@@ -141,6 +141,14 @@ namespace MlNetMlp.Training
         /// <summary>Weighted mean and standard deviation of the targets of <paramref name="rows"/> (scale 1 when constant).</summary>
         internal static TargetScaling Of(TrainingSet set, int[] rows)
         {
+            var (mean, variance) = Moments(set, rows);
+            double std = Math.Sqrt(variance);
+            return new TargetScaling(mean, std > 1e-12 * Math.Max(1, Math.Abs(mean)) ? std : 1);
+        }
+
+        /// <summary>Weighted mean and variance of the targets of <paramref name="rows"/> (West's one-pass update).</summary>
+        internal static (double Mean, double Variance) Moments(TrainingSet set, int[] rows)
+        {
             double sw = 0, mean = 0, m2 = 0;
             foreach (int r in rows)
             {
@@ -151,8 +159,7 @@ namespace MlNetMlp.Training
                 mean += w / sw * delta;
                 m2 += w * delta * (y - mean);
             }
-            double std = sw > 0 ? Math.Sqrt(m2 / sw) : 0;
-            return new TargetScaling(mean, std > 1e-12 * Math.Max(1, Math.Abs(mean)) ? std : 1);
+            return (mean, sw > 0 ? m2 / sw : 0);
         }
 
         internal void Apply(TrainingSet set)

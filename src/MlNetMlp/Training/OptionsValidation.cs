@@ -7,6 +7,15 @@ namespace MlNetMlp.Training
     {
         internal const int MaxThreads = 256;
 
+        /// <summary>Validates and returns <paramref name="options"/> (for use in a trainer's base-constructor call).</summary>
+        internal static T Checked<T>(T options) where T : MlpTrainerOptionsBase
+        {
+            if (options == null)
+                throw new ArgumentNullException(nameof(options));
+            Validate(options);
+            return options;
+        }
+
         internal static void Validate(MlpTrainerOptionsBase o)
         {
             if (o.HiddenLayerSizes == null)
