@@ -9,7 +9,7 @@ namespace MlNetMlp.Benchmarks
 {
     /// <summary>Scoring a Fashion-MNIST-sized model (784 inputs, 10 classes) through ML.NET: a cursor over 10,000
     /// rows through <c>Transform</c>, and single rows through a <c>PredictionEngine</c>, for MlNetMlp's
-    /// 784-256-128-10 MLP against LbfgsMaximumEntropy (the baseline) in the same run. The models are trained
+    /// 784-256-128-10 MLP against LbfgsMaximumEntropy, SdcaMaximumEntropy and LightGbm in the same run. The models are trained
     /// briefly on random data: scoring cost does not depend on the weights.</summary>
     [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 7)]
     public class ScoringBenchmarks
@@ -21,7 +21,7 @@ namespace MlNetMlp.Benchmarks
         private PredictionEngine<Row, Scored> _engine;
         private Row[] _rows;
 
-        [Params("LbfgsMaximumEntropy", "MlNetMlp 784-256-128-10")]
+        [Params("LbfgsMaximumEntropy", "SdcaMaximumEntropy", "LightGbm", "MlNetMlp 784-256-128-10")]
         public string Model { get; set; }
 
         public sealed class Row
@@ -50,9 +50,13 @@ namespace MlNetMlp.Benchmarks
             schema["Label"].ColumnType = new KeyDataViewType(typeof(uint), 10);
             _data = _ml.Data.LoadFromEnumerable(_rows, schema);
             var train = _ml.Data.TakeRows(_data, 2000);
-            IEstimator<ITransformer> trainer = Model.StartsWith("MlNetMlp")
-                ? _ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 256, 128 }, NumberOfEpochs = 1 })
-                : _ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options { MaximumNumberOfIterations = 3 });
+            IEstimator<ITransformer> trainer = Model switch
+            {
+                "LbfgsMaximumEntropy" => _ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options { MaximumNumberOfIterations = 3 }),
+                "SdcaMaximumEntropy" => _ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(new SdcaMaximumEntropyMulticlassTrainer.Options { MaximumNumberOfIterations = 2 }),
+                "LightGbm" => _ml.MulticlassClassification.Trainers.LightGbm(), // default 100 iterations: the size of a real model
+                _ => _ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 256, 128 }, NumberOfEpochs = 1 }),
+            };
             _model = trainer.Fit(train);
             _engine = _ml.Model.CreatePredictionEngine<Row, Scored>(_model, inputSchemaDefinition: schema);
         }
