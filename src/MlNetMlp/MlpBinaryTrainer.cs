@@ -34,7 +34,7 @@ namespace MlNetMlp
     /// ]]></format>
     /// </remarks>
     public sealed class MlpBinaryTrainer
-        : TrainerEstimatorBase<BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>>,
+        : MlpTrainerBase<BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>>,
             CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>>
     {
         internal const string LoadName = "MlpBinary";
@@ -46,16 +46,11 @@ namespace MlNetMlp
             public MlpBinaryLoss LossFunction = MlpBinaryLoss.LogLoss;
         }
 
-        private static readonly TrainerInfo _info = new TrainerInfo(normalization: true, caching: false, supportValid: true, supportIncrementalTrain: true);
-        private readonly Options _options;
+        private Options TypedOptions => (Options)TrainerOptions;
 
         internal MlpBinaryTrainer(IHostEnvironment env, Options options)
-            : base(Contracts.CheckRef(env, nameof(env)).Register(LoadName),
-                  TrainerUtils.MakeR4VecFeature(CheckOptions(options).FeatureColumnName),
-                  TrainerUtils.MakeBoolScalarLabel(options.LabelColumnName),
-                  TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+            : base(env, LoadName, CheckOptions(options), TrainerUtils.MakeBoolScalarLabel)
         {
-            _options = options;
         }
 
         private static Options CheckOptions(Options options)
@@ -66,20 +61,8 @@ namespace MlNetMlp
             return options;
         }
 
-        /// <summary>Capabilities: normalization wanted, no caching needed, supports validation data and warm start.</summary>
-        public override TrainerInfo Info => _info;
-
         /// <inheritdoc/>
         protected override PredictionKind PredictionKind => PredictionKind.BinaryClassification;
-
-        /// <summary>Trains with <paramref name="validationData"/> measured after every epoch (and used for early stopping).</summary>
-        public BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>> Fit(IDataView trainData, IDataView validationData)
-            => TrainTransformer(trainData, validationData);
-
-        /// <summary>Continues training from <paramref name="modelParameters"/> (same architecture and loss required).</summary>
-        public BinaryPredictionTransformer<CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator>> Fit(IDataView trainData,
-            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> modelParameters)
-            => TrainTransformer(trainData, initPredictor: modelParameters);
 
         /// <inheritdoc/>
         protected override void CheckLabelCompatible(SchemaShape.Column labelCol)
@@ -109,7 +92,7 @@ namespace MlNetMlp
         /// <inheritdoc/>
         protected override CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> TrainModelCore(TrainContext context)
         {
-            bool hinge = _options.LossFunction == MlpBinaryLoss.Hinge;
+            bool hinge = TypedOptions.LossFunction == MlpBinaryLoss.Hinge;
             var task = new TrainingTask
             {
                 LabelKind = LabelKind.Boolean,
@@ -117,7 +100,7 @@ namespace MlNetMlp
                 Loss = hinge ? NativeMethods.LossHinge : NativeMethods.LossSigmoidLogLoss,
             };
             PlattCalibrator calibrator = null;
-            var result = MlpTrainingSession.Run(Host, _options, context, task, (network, rows, ch) =>
+            var result = MlpTrainingSession.Run(Host, TypedOptions, context, task, (network, rows, ch) =>
                 calibrator = hinge ? FitPlatt(network, rows, ch) : new PlattCalibrator(Host, -1, 0)); // sigmoid(logit)
             var model = new MlpBinaryModelParameters(Host, result.Network, result.History);
             return new ValueMapperCalibratedModelParameters<MlpBinaryModelParameters, PlattCalibrator>(Host, model, calibrator);
@@ -129,7 +112,7 @@ namespace MlNetMlp
             var set = rows.Set;
             var margins = new float[set.Rows];
             var workspace = new float[network.WorkspaceSize(set.Rows)];
-            network.Predict(new ReadOnlySpan<float>(set.Features, checked(set.Rows * set.Columns)), set.Rows, NativeMethods.OutputRaw, margins, workspace, _options.NumberOfThreads ?? 0);
+            network.Predict(new ReadOnlySpan<float>(set.Features, checked(set.Rows * set.Columns)), set.Rows, NativeMethods.OutputRaw, margins, workspace, TypedOptions.NumberOfThreads ?? 0);
             ICalibratorTrainer trainer = new PlattCalibratorTrainer(Host);
             foreach (int r in rows.Rows)
                 trainer.ProcessTrainingExample(margins[r], set.Targets[r] > 0.5f, set.Weights?[r] ?? 1);

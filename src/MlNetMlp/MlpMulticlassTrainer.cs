@@ -31,7 +31,7 @@ namespace MlNetMlp
     /// | Exportable to ONNX | Yes (ConvertToOnnx, package Microsoft.ML.OnnxConverter) |
     /// ]]></format>
     /// </remarks>
-    public sealed class MlpMulticlassTrainer : TrainerEstimatorBase<MulticlassPredictionTransformer<MlpModelParameters>, MlpModelParameters>
+    public sealed class MlpMulticlassTrainer : MlpTrainerBase<MulticlassPredictionTransformer<MlpModelParameters>, MlpModelParameters>
     {
         internal const string LoadName = "MlpMulticlass";
 
@@ -40,32 +40,13 @@ namespace MlNetMlp
         {
         }
 
-        private static readonly TrainerInfo _info = new TrainerInfo(normalization: true, caching: false, supportValid: true, supportIncrementalTrain: true);
-        private readonly Options _options;
-
         internal MlpMulticlassTrainer(IHostEnvironment env, Options options)
-            : base(Contracts.CheckRef(env, nameof(env)).Register(LoadName),
-                  TrainerUtils.MakeR4VecFeature(OptionsValidation.Checked(options).FeatureColumnName),
-                  TrainerUtils.MakeU4ScalarColumn(options.LabelColumnName),
-                  TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+            : base(env, LoadName, options, TrainerUtils.MakeU4ScalarColumn)
         {
-            _options = options;
         }
-
-        /// <summary>Capabilities: normalization wanted, no caching needed, supports validation data and warm start.</summary>
-        public override TrainerInfo Info => _info;
 
         /// <inheritdoc/>
         protected override PredictionKind PredictionKind => PredictionKind.MulticlassClassification;
-
-        /// <summary>Trains with <paramref name="validationData"/> measured after every epoch (and used for early
-        /// stopping when <see cref="MlpTrainerOptionsBase.EarlyStoppingPatience"/> is set).</summary>
-        public MulticlassPredictionTransformer<MlpModelParameters> Fit(IDataView trainData, IDataView validationData)
-            => TrainTransformer(trainData, validationData);
-
-        /// <summary>Continues training from <paramref name="modelParameters"/> (same layer sizes required).</summary>
-        public MulticlassPredictionTransformer<MlpModelParameters> Fit(IDataView trainData, MlpModelParameters modelParameters)
-            => TrainTransformer(trainData, initPredictor: modelParameters);
 
         /// <inheritdoc/>
         protected override void CheckLabelCompatible(SchemaShape.Column labelCol)
@@ -102,7 +83,7 @@ namespace MlNetMlp
             Host.CheckValue(context, nameof(context));
             int classCount = ClassCount(context.TrainingSet);
             var task = new TrainingTask { LabelKind = LabelKind.Key, ClassCount = classCount, Outputs = classCount, Loss = NativeMethods.LossSoftmaxCrossEntropy };
-            var result = MlpTrainingSession.Run(Host, _options, context, task);
+            var result = MlpTrainingSession.Run(Host, TrainerOptions, context, task);
             return new MlpModelParameters(Host, result.Network, result.History);
         }
 

@@ -31,7 +31,7 @@ namespace MlNetMlp
     /// | Exportable to ONNX | Yes (ConvertToOnnx, package Microsoft.ML.OnnxConverter) |
     /// ]]></format>
     /// </remarks>
-    public sealed class MlpRegressionTrainer : TrainerEstimatorBase<RegressionPredictionTransformer<MlpRegressionModelParameters>, MlpRegressionModelParameters>
+    public sealed class MlpRegressionTrainer : MlpTrainerBase<RegressionPredictionTransformer<MlpRegressionModelParameters>, MlpRegressionModelParameters>
     {
         internal const string LoadName = "MlpRegression";
 
@@ -40,31 +40,13 @@ namespace MlNetMlp
         {
         }
 
-        private static readonly TrainerInfo _info = new TrainerInfo(normalization: true, caching: false, supportValid: true, supportIncrementalTrain: true);
-        private readonly Options _options;
-
         internal MlpRegressionTrainer(IHostEnvironment env, Options options)
-            : base(Contracts.CheckRef(env, nameof(env)).Register(LoadName),
-                  TrainerUtils.MakeR4VecFeature(OptionsValidation.Checked(options).FeatureColumnName),
-                  TrainerUtils.MakeR4ScalarColumn(options.LabelColumnName),
-                  TrainerUtils.MakeR4ScalarWeightColumn(options.ExampleWeightColumnName))
+            : base(env, LoadName, options, TrainerUtils.MakeR4ScalarColumn)
         {
-            _options = options;
         }
-
-        /// <summary>Capabilities: normalization wanted, no caching needed, supports validation data and warm start.</summary>
-        public override TrainerInfo Info => _info;
 
         /// <inheritdoc/>
         protected override PredictionKind PredictionKind => PredictionKind.Regression;
-
-        /// <summary>Trains with <paramref name="validationData"/> measured after every epoch (and used for early stopping).</summary>
-        public RegressionPredictionTransformer<MlpRegressionModelParameters> Fit(IDataView trainData, IDataView validationData)
-            => TrainTransformer(trainData, validationData);
-
-        /// <summary>Continues training from <paramref name="modelParameters"/> (same architecture required).</summary>
-        public RegressionPredictionTransformer<MlpRegressionModelParameters> Fit(IDataView trainData, MlpRegressionModelParameters modelParameters)
-            => TrainTransformer(trainData, initPredictor: modelParameters);
 
         /// <inheritdoc/>
         protected override void CheckLabelCompatible(SchemaShape.Column labelCol)
@@ -90,7 +72,7 @@ namespace MlNetMlp
         protected override MlpRegressionModelParameters TrainModelCore(TrainContext context)
         {
             var task = new TrainingTask { LabelKind = LabelKind.Real, Outputs = 1, Loss = NativeMethods.LossSquared };
-            var result = MlpTrainingSession.Run(Host, _options, context, task);
+            var result = MlpTrainingSession.Run(Host, TrainerOptions, context, task);
             return new MlpRegressionModelParameters(Host, result.Network, result.History);
         }
     }
