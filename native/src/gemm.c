@@ -32,7 +32,9 @@ static int64_t pack_b_floats(int64_t n, int64_t k) { return min64(MLP_NC, round_
 
 int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads)
 {
-    const int64_t blocked = pack_a_floats(m, k) + pack_b_floats(n, k) + 2 * ALIGN_FLOATS; /* shared by the team */
+    /* shared by the team: packed A and B blocks; then each thread's transposed rows for the thin kernel */
+    const int64_t blocked = pack_a_floats(m, k) + pack_b_floats(n, k) + 3 * ALIGN_FLOATS +
+                            (int64_t)threads * (MLP_THIN_M * k_block(k) + ALIGN_FLOATS);
     const int64_t few_rows = (int64_t)threads * (n + ALIGN_FLOATS) + ALIGN_FLOATS;        /* an accumulator row each */
     return blocked > few_rows ? blocked : few_rows;
 }
@@ -118,6 +120,28 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
             mlp_barrier(team);
             for (int64_t ic = 0; ic < g->m; ic += MLP_MC) {
                 const int64_t mc = min64(MLP_MC, g->m - ic), panels_m = (mc + MLP_MR - 1) / MLP_MR;
+                if (nc <= MLP_THIN_N && kern->gemm_thin) {
+                    /* Thin B: 8 rows per vector, one accumulator per column. op(A) columns are read in place
+                     * when A is stored transposed; else 8 rows at a time are transposed into a small buffer. */
+                    const int64_t groups = (mc + MLP_THIN_M - 1) / MLP_THIN_M;
+                    float *rows8 = align_up(pb + pack_b_floats(g->n, g->k) + (int64_t)thread * (MLP_THIN_M * k_block(g->k) + ALIGN_FLOATS));
+                    int64_t lo, hi;
+                    split_range(groups, 1, thread, team, &lo, &hi);
+                    for (int64_t q = lo; q < hi; ++q) {
+                        const int64_t ir = q * MLP_THIN_M, mr = min64(MLP_THIN_M, mc - ir), i = ic + ir;
+                        const float *a = g->a + pc * g->lda + i;
+                        int64_t stride = g->lda;
+                        if (!g->trans_a) {
+                            kern->pack_rows8(g->a + i * g->lda + pc, g->lda, mr, kc, rows8);
+                            a = rows8;
+                            stride = MLP_THIN_M;
+                        }
+                        kern->gemm_thin(kc, a, stride, mr, pb, nc, g->c + i * g->ldc + jc, g->ldc, g->alpha, beta);
+                        if (last_k)
+                            epilogue_rows(kern, g, i, mr, jc, nc);
+                    }
+                    continue;
+                }
                 if (panels_n == 1) {
                     /* One column panel: each element of A meets B once, so A is read in place. */
                     const int64_t rs = g->trans_a ? 1 : g->lda, cs = g->trans_a ? g->lda : 1;

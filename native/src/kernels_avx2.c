@@ -143,6 +143,61 @@ static void gemm_micro_unpacked_a_avx2(int64_t k, const float *a, int64_t rs_a, 
     ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
 }
 
+/* ---- thin B: 8 rows in a vector, one accumulator per column -------------------------------- */
+
+/* One instantiation per column count (COLS): twelve named accumulators, of which the COLS used survive dead-code
+ * elimination, so they stay in registers and the loop has no branch. LOAD reads the 8 rows of step p. */
+#define THIN_STEP(j)                                                                          \
+    if (COLS > j) c##j = _mm256_fmadd_ps(ap, _mm256_broadcast_ss(b + j), c##j)
+#define THIN_LOOP(LOAD)                                                                       \
+    for (int64_t p = 0; p < k; ++p, a += a_stride, b += MLP_NR) {                             \
+        const __m256 ap = LOAD;                                                               \
+        THIN_STEP(0); THIN_STEP(1); THIN_STEP(2); THIN_STEP(3); THIN_STEP(4); THIN_STEP(5);   \
+        THIN_STEP(6); THIN_STEP(7); THIN_STEP(8); THIN_STEP(9); THIN_STEP(10); THIN_STEP(11); \
+    }
+#define THIN_OUT(j) if (COLS > j) _mm256_storeu_ps(out[j], c##j)
+#define THIN_KERNEL(N)                                                                                        \
+    static void thin_##N(int64_t k, const float *a, int64_t a_stride, int64_t mr, __m256i row_mask,            \
+                         const float *b, float out[MLP_THIN_N][MLP_THIN_M])                                     \
+    {                                                                                                       \
+        enum { COLS = N };                                                                                  \
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;                         \
+        __m256 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;                                      \
+        if (mr == MLP_THIN_M) {                                                                             \
+            THIN_LOOP(_mm256_loadu_ps(a))                                                                   \
+        } else {                                                                                            \
+            THIN_LOOP(_mm256_maskload_ps(a, row_mask)) /* rows past mr may not exist */                      \
+        }                                                                                                   \
+        THIN_OUT(0); THIN_OUT(1); THIN_OUT(2); THIN_OUT(3); THIN_OUT(4); THIN_OUT(5);                       \
+        THIN_OUT(6); THIN_OUT(7); THIN_OUT(8); THIN_OUT(9); THIN_OUT(10); THIN_OUT(11);                     \
+    }
+THIN_KERNEL(1) THIN_KERNEL(2) THIN_KERNEL(3) THIN_KERNEL(4) THIN_KERNEL(5) THIN_KERNEL(6)
+THIN_KERNEL(7) THIN_KERNEL(8) THIN_KERNEL(9) THIN_KERNEL(10) THIN_KERNEL(11) THIN_KERNEL(12)
+#undef THIN_KERNEL
+#undef THIN_OUT
+#undef THIN_LOOP
+#undef THIN_STEP
+
+typedef void (*thin_fn)(int64_t, const float *, int64_t, int64_t, __m256i, const float *, float[MLP_THIN_N][MLP_THIN_M]);
+static const thin_fn thin_kernels[MLP_THIN_N + 1] = {NULL,    thin_1,  thin_2, thin_3, thin_4,  thin_5, thin_6,
+                                                     thin_7,  thin_8,  thin_9, thin_10, thin_11, thin_12};
+
+static void gemm_thin_avx2(int64_t k, const float *a, int64_t a_stride, int64_t mr, const float *b, int64_t n,
+                           float *c, int64_t ldc, float alpha, float beta)
+{
+    float acc[MLP_THIN_N][MLP_THIN_M]; /* acc[j][r]: column j, row r */
+    const __m256i row_mask = first_lanes(mr);
+    thin_kernels[n](k, a, a_stride, mr, row_mask, b, acc);
+    /* The store of the 6x16 kernel, element by element: alpha * acc, then beta * c fused in. */
+    for (int64_t r = 0; r < mr; ++r) {
+        float *cr = c + r * ldc;
+        if (beta == 0.0f)
+            for (int64_t j = 0; j < n; ++j) cr[j] = alpha * acc[j][r];
+        else
+            for (int64_t j = 0; j < n; ++j) cr[j] = fmaf(beta, cr[j], alpha * acc[j][r]);
+    }
+}
+
 /* ---- vector math ------------------------------------------------------------------------ */
 
 /* exp(x) for x in [-87.3, 88.3] (clamped): Cody-Waite range reduction and a degree-5
@@ -398,6 +453,8 @@ const mlp_kernels mlp_kernels_avx2 = {
     "avx2",
     gemm_micro_avx2,
     gemm_micro_unpacked_a_avx2,
+    gemm_thin_avx2,
+    mlp_pack_rows8_avx2,
     mlp_pack_a_avx2,
     mlp_pack_b_avx2,
     gemv_avx2,

@@ -185,6 +185,8 @@ const mlp_kernels mlp_kernels_generic = {
     "generic",
     gemm_micro_generic,
     gemm_micro_unpacked_a_generic,
+    NULL, /* no thin kernel: the unpacked-A micro-kernel serves */
+    NULL,
     mlp_pack_a_generic,
     mlp_pack_b_generic,
     gemv_generic,

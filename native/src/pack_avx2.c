@@ -58,6 +58,23 @@ void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, i
     }
 }
 
+void mlp_pack_rows8_avx2(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst)
+{
+    int64_t p = 0;
+    if (rows == MLP_THIN_M) {
+        for (; p + 8 <= kc; p += 8, dst += 64) { /* an 8 x 8 block: rows in, columns out */
+            __m256 r0 = _mm256_loadu_ps(a + p), r1 = _mm256_loadu_ps(a + lda + p), r2 = _mm256_loadu_ps(a + 2 * lda + p);
+            __m256 r3 = _mm256_loadu_ps(a + 3 * lda + p), r4 = _mm256_loadu_ps(a + 4 * lda + p), r5 = _mm256_loadu_ps(a + 5 * lda + p);
+            __m256 r6 = _mm256_loadu_ps(a + 6 * lda + p), r7 = _mm256_loadu_ps(a + 7 * lda + p);
+            TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7);
+            _mm256_store_ps(dst, r0), _mm256_store_ps(dst + 8, r1), _mm256_store_ps(dst + 16, r2), _mm256_store_ps(dst + 24, r3);
+            _mm256_store_ps(dst + 32, r4), _mm256_store_ps(dst + 40, r5), _mm256_store_ps(dst + 48, r6), _mm256_store_ps(dst + 56, r7);
+        }
+    }
+    for (; p < kc; ++p, dst += MLP_THIN_M)
+        for (int64_t r = 0; r < MLP_THIN_M; ++r) dst[r] = r < rows ? a[r * lda + p] : 0.0f;
+}
+
 void mlp_pack_b_avx2(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst)
 {
     int64_t p = 0;
