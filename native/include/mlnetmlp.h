@@ -48,7 +48,8 @@ enum mlp_loss {
     MLP_LOSS_SOFTMAX_CROSS_ENTROPY = 0, /* multiclass; labels are int32 class indices */
     MLP_LOSS_SIGMOID_LOG_LOSS = 1,      /* binary; targets are 0/1 floats, one output */
     MLP_LOSS_HINGE = 2,                 /* binary; targets are 0/1 floats, one output */
-    MLP_LOSS_SQUARED = 3                /* regression; targets are floats, one per output */
+    MLP_LOSS_SQUARED = 3,               /* regression; targets are floats, one per output */
+    MLP_LOSS_HUBER = 4                  /* regression, robust: 0.5 d^2 for |d| <= 1, |d| - 0.5 beyond (d = z - y) */
 };
 
 enum mlp_optimizer {

@@ -16,7 +16,8 @@ int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols)
         MLP_CHECK(cols == 1, "binary losses need exactly 1 output, got %lld", (long long)cols);
         return MLP_OK;
     case MLP_LOSS_SQUARED:
-        MLP_CHECK(cols >= 1, "squared loss needs at least 1 output");
+    case MLP_LOSS_HUBER:
+        MLP_CHECK(cols >= 1, "regression losses need at least 1 output");
         return MLP_OK;
     default:
         return mlp_fail(MLP_ERR_INVALID_ARGUMENT, "unknown loss %d", (int)loss);
@@ -91,15 +92,18 @@ int32_t mlp_loss_run(const mlp_loss_batch *b, mlp_loss_sums *sums)
             loss = hinge(z[0], b->targets[ex], scale, g, &correct);
             metric_sum += correct ? w : 0.0;
             break;
-        default: { /* squared: 0.5 (z - y)^2 per output, metric = (z - y)^2 */
+        default: { /* squared: 0.5 d^2 per output; Huber: the same up to |d| = 1, then linear; metric = d^2 */
             const float *y = b->targets + ex * b->cols;
-            double sq = 0.0;
+            const int huber = b->loss == MLP_LOSS_HUBER;
+            double sq = 0.0, value = 0.0;
             for (int64_t j = 0; j < b->cols; ++j) {
                 const float d = z[j] - y[j];
-                if (g) g[j] = d * scale;
+                const int linear = huber && fabsf(d) > 1.0f;
+                if (g) g[j] = (linear ? (d > 0.0f ? 1.0f : -1.0f) : d) * scale;
                 sq += (double)d * d;
+                value += linear ? fabs((double)d) - 0.5 : 0.5 * (double)d * d;
             }
-            loss = (float)(0.5 * sq);
+            loss = (float)value;
             metric_sum += w * sq;
             break;
         }

@@ -38,6 +38,16 @@ namespace MlNetMlp
         ReduceOnPlateau = 2,
     }
 
+    /// <summary>The loss of the regression MLP (on standardized targets, see <see cref="MlpRegressionTrainer"/>).</summary>
+    public enum MlpRegressionLoss
+    {
+        /// <summary>Half the squared error.</summary>
+        Squared = 0,
+        /// <summary>Huber loss: squared for errors up to one standard deviation of the training targets, linear
+        /// beyond, so that outliers pull less.</summary>
+        Huber = 1,
+    }
+
     /// <summary>The loss of the binary MLP.</summary>
     public enum MlpBinaryLoss
     {

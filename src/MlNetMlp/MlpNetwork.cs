@@ -177,7 +177,7 @@ namespace MlNetMlp
                 return BinaryPrimitives.ReadInt32LittleEndian(bytes);
             }
             int loss = GetInt();
-            if (loss < NativeMethods.LossSoftmaxCrossEntropy || loss > NativeMethods.LossSquared)
+            if (loss < NativeMethods.LossSoftmaxCrossEntropy || loss > NativeMethods.LossHuber)
                 throw Corrupt($"unknown loss {loss}");
             int activation = GetInt();
             if (!Enum.IsDefined(typeof(MlpActivation), activation))

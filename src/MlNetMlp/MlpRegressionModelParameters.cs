@@ -36,7 +36,7 @@ namespace MlNetMlp
         }
 
         private MlpRegressionModelParameters(IHostEnvironment env, ModelLoadContext ctx)
-            : base(env, RegistrationName, ctx, new[] { NativeMethods.LossSquared }, "regression")
+            : base(env, RegistrationName, ctx, new[] { NativeMethods.LossSquared, NativeMethods.LossHuber }, "regression")
         {
         }
 
@@ -53,7 +53,10 @@ namespace MlNetMlp
         /// <inheritdoc/>
         protected override PredictionKind PredictionKind => PredictionKind.Regression;
 
-        private protected override string OutputDescription => "linear output";
+        /// <summary>The loss the network was trained with.</summary>
+        public MlpRegressionLoss LossFunction => Network.Loss == NativeMethods.LossHuber ? MlpRegressionLoss.Huber : MlpRegressionLoss.Squared;
+
+        private protected override string OutputDescription => LossFunction == MlpRegressionLoss.Huber ? "linear output, Huber loss" : "linear output";
 
         private protected override DataViewType OutputType => NumberDataViewType.Single;
 

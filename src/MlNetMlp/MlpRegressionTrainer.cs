@@ -10,7 +10,7 @@ namespace MlNetMlp
 {
     /// <summary>
     /// The <see cref="IEstimator{TTransformer}"/> that trains a regression multilayer perceptron (one linear output,
-    /// squared loss) with minibatch backpropagation in the native MlNetMlp core.
+    /// squared or Huber loss) with minibatch backpropagation in the native MlNetMlp core.
     /// </summary>
     /// <remarks>
     /// Create it with <see cref="MlpCatalog.Mlp(RegressionCatalog.RegressionTrainers, MlpRegressionTrainer.Options)"/>.
@@ -18,7 +18,8 @@ namespace MlNetMlp
     /// Input columns: the label, <see cref="float"/>; the features, a known-size vector of <see cref="float"/>;
     /// optionally an example weight. Output column: <c>Score</c>, the prediction in the label's units. Targets are
     /// standardized internally while training (so large magnitudes need no rescaling by the user) and the scaling is
-    /// folded into the output layer. Reported losses are half the mean squared error of the standardized targets.
+    /// folded into the output layer. Reported losses are computed on the standardized targets (half the squared error, or
+    /// Huber with its threshold at one standard deviation).
     ///
     /// <format type="text/markdown"><![CDATA[
     /// ### Trainer Characteristics
@@ -38,11 +39,21 @@ namespace MlNetMlp
         /// <summary>Options for <see cref="MlpRegressionTrainer"/>; see <see cref="MlpTrainerOptionsBase"/> for each option.</summary>
         public sealed class Options : MlpTrainerOptionsBase
         {
+            /// <summary>The loss. Default: <see cref="MlpRegressionLoss.Squared"/>.</summary>
+            public MlpRegressionLoss LossFunction = MlpRegressionLoss.Squared;
         }
 
         internal MlpRegressionTrainer(IHostEnvironment env, Options options)
-            : base(env, LoadName, options, TrainerUtils.MakeR4ScalarColumn)
+            : base(env, LoadName, CheckOptions(options), TrainerUtils.MakeR4ScalarColumn)
         {
+        }
+
+        private static Options CheckOptions(Options options)
+        {
+            OptionsValidation.Checked(options);
+            if (!Enum.IsDefined(options.LossFunction))
+                throw new ArgumentOutOfRangeException(nameof(options.LossFunction), options.LossFunction, $"{nameof(options.LossFunction)} is not a known loss.");
+            return options;
         }
 
         /// <inheritdoc/>
@@ -71,7 +82,8 @@ namespace MlNetMlp
         /// <inheritdoc/>
         protected override MlpRegressionModelParameters TrainModelCore(TrainContext context)
         {
-            var task = new TrainingTask { LabelKind = LabelKind.Real, Outputs = 1, Loss = NativeMethods.LossSquared };
+            var loss = ((Options)TrainerOptions).LossFunction == MlpRegressionLoss.Huber ? NativeMethods.LossHuber : NativeMethods.LossSquared;
+            var task = new TrainingTask { LabelKind = LabelKind.Real, Outputs = 1, Loss = loss };
             var result = MlpTrainingSession.Run(Host, TrainerOptions, context, task);
             return new MlpRegressionModelParameters(Host, result.Network, result.History);
         }

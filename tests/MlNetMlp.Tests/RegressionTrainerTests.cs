@@ -36,6 +36,33 @@ namespace MlNetMlp.Tests
         }
 
         [Test]
+        public void HuberLossResistsOutliersBetterThanSquaredLoss()
+        {
+            var ml = new MLContext(seed: 1);
+            var random = new Random(5);
+            // a linear target with 5% gross outliers in training; the test set is clean
+            RegressionRow Row(bool outlier)
+            {
+                float x = (float)(random.NextDouble() * 2 - 1);
+                return new RegressionRow { Label = 3 * x + (outlier ? 60f : 0f), Features = new[] { x } };
+            }
+            var train = TestData.ToDataView(ml, Enumerable.Range(0, 1000).Select(i => Row(i % 20 == 0)).ToArray(), 1);
+            var test = TestData.ToDataView(ml, Enumerable.Range(0, 300).Select(_ => Row(false)).ToArray(), 1);
+            double Rmse(MlpRegressionLoss loss)
+            {
+                var options = new MlpRegressionTrainer.Options
+                {
+                    HiddenLayerSizes = Array.Empty<int>(), NumberOfEpochs = 30, BatchSize = 32, LearningRate = 0.01f, LossFunction = loss, WeightDecay = 0,
+                };
+                var model = ml.Regression.Trainers.Mlp(options).Fit(train);
+                Assert.That(model.Model.LossFunction, Is.EqualTo(loss));
+                return ml.Regression.Evaluate(model.Transform(test)).RootMeanSquaredError;
+            }
+            double squared = Rmse(MlpRegressionLoss.Squared), huber = Rmse(MlpRegressionLoss.Huber);
+            Assert.That(huber, Is.LessThan(squared / 2), $"clean-test RMSE: squared {squared:F3}, Huber {huber:F3}");
+        }
+
+        [Test]
         public void LabelMustBeSingle()
         {
             var ml = new MLContext(seed: 1);

@@ -88,6 +88,18 @@ static void test_losses(void)
     check_loss_gradient(MLP_LOSS_SOFTMAX_CROSS_ENTROPY, 4, 5, labels, NULL, weights, &seed);
     check_loss_gradient(MLP_LOSS_SIGMOID_LOG_LOSS, 4, 1, NULL, binary, weights, &seed);
     check_loss_gradient(MLP_LOSS_SQUARED, 4, 2, NULL, reg, weights, &seed);
+    check_loss_gradient(MLP_LOSS_HUBER, 4, 2, NULL, reg, weights, &seed); /* |z - y| spans both sides of 1 */
+
+    /* Huber: quadratic inside |d| <= 1, linear outside */
+    {
+        float zh[3] = {0.5f, 3.0f, -4.0f}, gh[3];
+        const float yh[3] = {0.0f, 0.0f, 0.0f};
+        double vh;
+        CHECK_OK(mlp_loss_forward_backward(MLP_LOSS_HUBER, 3, 1, zh, 1, NULL, yh, NULL, gh, 1, &vh));
+        CHECK(fabs(vh - (0.125 + 2.5 + 3.5) / 3) < 1e-6, "Huber value %g", vh);
+        CHECK(fabs(gh[0] - 0.5f / 3) < 1e-7 && fabs(gh[1] - 1.0f / 3) < 1e-7 && fabs(gh[2] + 1.0f / 3) < 1e-7,
+              "Huber gradient %g %g %g", gh[0], gh[1], gh[2]);
+    }
 
     /* hinge: gradient exact away from the hinge point */
     float z[2] = {0.3f, 2.0f}, g[2];

@@ -21,6 +21,7 @@ namespace MlNetMlp.Interop
         internal const int LossSigmoidLogLoss = 1;
         internal const int LossHinge = 2;
         internal const int LossSquared = 3;
+        internal const int LossHuber = 4;
 
         internal const int OutputRaw = 0;
         internal const int OutputProbability = 1;
