@@ -5,10 +5,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Model;
 using Microsoft.ML.Runtime;
 using MlNetMlp;
-using Microsoft.ML.Model.OnnxConverter;
 using MlNetMlp.Interop;
-using MlNetMlp.Onnx;
-using MlNetMlp.Training;
 
 [assembly: LoadableClass(typeof(MlpBinaryModelParameters), null, typeof(SignatureLoadModel),
     "MlNetMlp binary MLP", MlpBinaryModelParameters.LoaderSignature)]
@@ -18,7 +15,7 @@ namespace MlNetMlp
     /// <summary>A trained binary multilayer perceptron: scores each row to the output unit's raw value (a logit for
     /// log-loss, a margin for hinge), the <c>Score</c> column. The trainer wraps it with a calibrator that produces
     /// <c>Probability</c>.</summary>
-    public sealed class MlpBinaryModelParameters : MlpModelParametersBase<float>
+    public sealed class MlpBinaryModelParameters : MlpScalarModelParametersBase
     {
         internal const string LoaderSignature = "MlNetMlpBinaryExec";
         private const string RegistrationName = "MlpBinaryModelParameters";
@@ -58,19 +55,5 @@ namespace MlNetMlp
         protected override PredictionKind PredictionKind => PredictionKind.BinaryClassification;
 
         private protected override string OutputDescription => LossFunction == MlpBinaryLoss.Hinge ? "hinge margin" : "logit";
-
-        private protected override DataViewType OutputType => NumberDataViewType.Single;
-
-        private protected override void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn)
-        {
-            Host.Check(outputNames.Length >= 1, "Expected the Score output.");
-            MlpOnnxExport.AddLayers(ctx, Network, featureColumn, outputNames[0]);
-        }
-
-        private protected override Delegate CreateMapper()
-        {
-            var scorer = new RowScorer(Network, Host, NativeMethods.OutputRaw);
-            return (ValueMapper<VBuffer<float>, float>)scorer.MapScalar;
-        }
     }
 }

@@ -49,16 +49,8 @@ namespace MlNetMlp
         private Options TypedOptions => (Options)TrainerOptions;
 
         internal MlpBinaryTrainer(IHostEnvironment env, Options options)
-            : base(env, LoadName, CheckOptions(options), TrainerUtils.MakeBoolScalarLabel)
+            : base(env, LoadName, OptionsValidation.Checked(options, o => o.LossFunction), TrainerUtils.MakeBoolScalarLabel)
         {
-        }
-
-        private static Options CheckOptions(Options options)
-        {
-            OptionsValidation.Checked(options);
-            if (!Enum.IsDefined(options.LossFunction))
-                throw new ArgumentOutOfRangeException(nameof(options.LossFunction), options.LossFunction, $"{nameof(options.LossFunction)} is not a known loss.");
-            return options;
         }
 
         /// <inheritdoc/>

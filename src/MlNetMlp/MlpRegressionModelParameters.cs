@@ -5,10 +5,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Model;
 using Microsoft.ML.Runtime;
 using MlNetMlp;
-using Microsoft.ML.Model.OnnxConverter;
 using MlNetMlp.Interop;
-using MlNetMlp.Onnx;
-using MlNetMlp.Training;
 
 [assembly: LoadableClass(typeof(MlpRegressionModelParameters), null, typeof(SignatureLoadModel),
     "MlNetMlp regression MLP", MlpRegressionModelParameters.LoaderSignature)]
@@ -17,7 +14,7 @@ namespace MlNetMlp
 {
     /// <summary>A trained regression multilayer perceptron: scores each row to the predicted value (in the label's
     /// units), the <c>Score</c> column.</summary>
-    public sealed class MlpRegressionModelParameters : MlpModelParametersBase<float>
+    public sealed class MlpRegressionModelParameters : MlpScalarModelParametersBase
     {
         internal const string LoaderSignature = "MlNetMlpRegressionExec";
         private const string RegistrationName = "MlpRegressionModelParameters";
@@ -57,19 +54,5 @@ namespace MlNetMlp
         public MlpRegressionLoss LossFunction => Network.Loss == NativeMethods.LossHuber ? MlpRegressionLoss.Huber : MlpRegressionLoss.Squared;
 
         private protected override string OutputDescription => LossFunction == MlpRegressionLoss.Huber ? "linear output, Huber loss" : "linear output";
-
-        private protected override DataViewType OutputType => NumberDataViewType.Single;
-
-        private protected override void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn)
-        {
-            Host.Check(outputNames.Length >= 1, "Expected the Score output.");
-            MlpOnnxExport.AddLayers(ctx, Network, featureColumn, outputNames[0]);
-        }
-
-        private protected override Delegate CreateMapper()
-        {
-            var scorer = new RowScorer(Network, Host, NativeMethods.OutputRaw);
-            return (ValueMapper<VBuffer<float>, float>)scorer.MapScalar;
-        }
     }
 }

@@ -44,16 +44,8 @@ namespace MlNetMlp
         }
 
         internal MlpRegressionTrainer(IHostEnvironment env, Options options)
-            : base(env, LoadName, CheckOptions(options), TrainerUtils.MakeR4ScalarColumn)
+            : base(env, LoadName, OptionsValidation.Checked(options, o => o.LossFunction), TrainerUtils.MakeR4ScalarColumn)
         {
-        }
-
-        private static Options CheckOptions(Options options)
-        {
-            OptionsValidation.Checked(options);
-            if (!Enum.IsDefined(options.LossFunction))
-                throw new ArgumentOutOfRangeException(nameof(options.LossFunction), options.LossFunction, $"{nameof(options.LossFunction)} is not a known loss.");
-            return options;
         }
 
         /// <inheritdoc/>

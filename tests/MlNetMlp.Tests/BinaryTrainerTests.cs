@@ -62,6 +62,16 @@ namespace MlNetMlp.Tests
         }
 
         [Test]
+        public void UnknownLossFunctionsAreRejectedByName()
+        {
+            var ml = new MLContext();
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.BinaryClassification.Trainers.Mlp(new MlpBinaryTrainer.Options { LossFunction = (MlpBinaryLoss)7 }));
+            Assert.That(e.ParamName, Is.EqualTo("LossFunction"));
+            e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Regression.Trainers.Mlp(new MlpRegressionTrainer.Options { LossFunction = (MlpRegressionLoss)7 }));
+            Assert.That(e.ParamName, Is.EqualTo("LossFunction"));
+        }
+
+        [Test]
         public void OneClassOnlyIsAClearError()
         {
             var ml = new MLContext(seed: 1);

@@ -16,6 +16,15 @@ namespace MlNetMlp.Training
             return options;
         }
 
+        /// <summary>Like <see cref="Checked{T}(T)"/>, also checking a trainer-specific loss option.</summary>
+        internal static T Checked<T, TLoss>(T options, Func<T, TLoss> loss) where T : MlpTrainerOptionsBase where TLoss : struct, Enum
+        {
+            Checked(options);
+            if (!Enum.IsDefined(loss(options)))
+                throw Out("LossFunction", loss(options), "is not a known loss.");
+            return options;
+        }
+
         internal static void Validate(MlpTrainerOptionsBase o)
         {
             if (o.HiddenLayerSizes == null)

@@ -1,0 +1,41 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Model;
+using Microsoft.ML.Model.OnnxConverter;
+using Microsoft.ML.Runtime;
+using MlNetMlp.Interop;
+using MlNetMlp.Onnx;
+using MlNetMlp.Training;
+
+namespace MlNetMlp
+{
+    /// <summary>The models with one output unit (binary and regression): each row scores to that unit's raw value.</summary>
+    public abstract class MlpScalarModelParametersBase : MlpModelParametersBase<float>
+    {
+        internal MlpScalarModelParametersBase(IHostEnvironment env, string name, MlpNetwork network, IEnumerable<MlpEpochReport> history)
+            : base(env, name, network, history)
+        {
+        }
+
+        internal MlpScalarModelParametersBase(IHostEnvironment env, string name, ModelLoadContext ctx, int[] expectedLosses, string kind)
+            : base(env, name, ctx, expectedLosses, kind)
+        {
+        }
+
+        private protected override DataViewType OutputType => NumberDataViewType.Single;
+
+        private protected override void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn)
+        {
+            Host.Check(outputNames.Length >= 1, "Expected the Score output.");
+            MlpOnnxExport.AddLayers(ctx, Network, featureColumn, outputNames[0]);
+        }
+
+        private protected override Delegate CreateMapper()
+        {
+            var scorer = new RowScorer(Network, Host, NativeMethods.OutputRaw);
+            return (ValueMapper<VBuffer<float>, float>)scorer.MapScalar;
+        }
+    }
+}
