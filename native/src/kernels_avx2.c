@@ -55,21 +55,32 @@ static void store_edge_avx2(const __m256 acc[MLP_MR][2], float *c, int64_t ldc, 
     }
 }
 
+/* Shared by both micro-kernels. TILE_BEGIN: C is touched only after the k loop, so start fetching it now (the loads,
+ * or the stores' read-for-ownership, then do not stall on L2/L3), and zero the 12 accumulators. TILE_END: store the
+ * full tile, or only its r < mr, j < nr part. */
+#define TILE_BEGIN()                                                                                      \
+    for (int64_t r_ = 0; r_ < mr; ++r_) {                                                                 \
+        _mm_prefetch((const char *)(c + r_ * ldc), _MM_HINT_T0);                                          \
+        _mm_prefetch((const char *)(c + r_ * ldc + nr - 1), _MM_HINT_T0);                                 \
+    }                                                                                                     \
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;               \
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00
+#define TILE_END()                                                                                        \
+    do {                                                                                                  \
+        if (mr != MLP_MR || nr != MLP_NR) {                                                               \
+            const __m256 acc[MLP_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}}; \
+            store_edge_avx2(acc, c, ldc, alpha, beta, mr, nr);                                            \
+            return;                                                                                       \
+        }                                                                                                 \
+        const __m256 va = _mm256_set1_ps(alpha);                                                          \
+        const __m256 vb = _mm256_set1_ps(beta);                                                           \
+        ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);               \
+    } while (0)
+
 static void gemm_micro_avx2(int64_t k, const float *a, const float *b, float *c, int64_t ldc,
                             float alpha, float beta, int64_t mr, int64_t nr)
 {
-    /* C is touched only after the k loop: start fetching it now so that the loads (or the stores'
-     * read-for-ownership) do not stall on L2/L3. */
-    for (int64_t r = 0; r < mr; ++r) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
-    }
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    TILE_BEGIN();
 #define K_STEP(off)                                                                     \
     do {                                                                                \
         const __m256 b0 = _mm256_load_ps(b + (off) * MLP_NR);                           \
@@ -93,14 +104,7 @@ static void gemm_micro_avx2(int64_t k, const float *a, const float *b, float *c,
         b += MLP_NR;
     }
 #undef K_STEP
-    if (mr != MLP_MR || nr != MLP_NR) {
-        const __m256 acc[MLP_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-        store_edge_avx2(acc, c, ldc, alpha, beta, mr, nr);
-        return;
-    }
-    const __m256 va = _mm256_set1_ps(alpha);
-    const __m256 vb = _mm256_set1_ps(beta);
-    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
+    TILE_END();
 }
 
 /* A read in place through six row pointers (rows past mr alias row 0; their results are not stored). */
@@ -109,16 +113,7 @@ static void gemm_micro_unpacked_a_avx2(int64_t k, const float *a, int64_t rs_a, 
 {
     const float *r0 = a, *r1 = a + (mr > 1 ? rs_a : 0), *r2 = a + (mr > 2 ? 2 * rs_a : 0);
     const float *r3 = a + (mr > 3 ? 3 * rs_a : 0), *r4 = a + (mr > 4 ? 4 * rs_a : 0), *r5 = a + (mr > 5 ? 5 * rs_a : 0);
-    for (int64_t r = 0; r < mr; ++r) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
-    }
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    TILE_BEGIN();
 #define ROW_FMA_AT(r, ptr)                                              \
     do {                                                                \
         const __m256 ar = _mm256_broadcast_ss(ptr + off);               \
@@ -133,14 +128,7 @@ static void gemm_micro_unpacked_a_avx2(int64_t k, const float *a, int64_t rs_a, 
         ROW_FMA_AT(3, r3); ROW_FMA_AT(4, r4); ROW_FMA_AT(5, r5);
     }
 #undef ROW_FMA_AT
-    if (mr != MLP_MR || nr != MLP_NR) {
-        const __m256 acc[MLP_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-        store_edge_avx2(acc, c, ldc, alpha, beta, mr, nr);
-        return;
-    }
-    const __m256 va = _mm256_set1_ps(alpha);
-    const __m256 vb = _mm256_set1_ps(beta);
-    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); ROW_STORE(4); ROW_STORE(5);
+    TILE_END();
 }
 
 /* ---- thin B: 8 rows in a vector, one accumulator per column -------------------------------- */

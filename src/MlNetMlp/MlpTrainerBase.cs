@@ -33,9 +33,19 @@ namespace MlNetMlp
 
         /// <summary>Trains with <paramref name="validationData"/> measured after every epoch (and used for early
         /// stopping when <see cref="MlpTrainerOptionsBase.EarlyStoppingPatience"/> is set).</summary>
-        public TTransformer Fit(IDataView trainData, IDataView validationData) => TrainTransformer(trainData, validationData);
+        public TTransformer Fit(IDataView trainData, IDataView validationData)
+        {
+            Host.CheckValue(trainData, nameof(trainData));
+            Host.CheckValue(validationData, nameof(validationData));
+            return TrainTransformer(trainData, validationData);
+        }
 
         /// <summary>Continues training from <paramref name="modelParameters"/> (same architecture and loss required).</summary>
-        public TTransformer Fit(IDataView trainData, TModel modelParameters) => TrainTransformer(trainData, initPredictor: modelParameters as IPredictor);
+        public TTransformer Fit(IDataView trainData, TModel modelParameters)
+        {
+            Host.CheckValue(trainData, nameof(trainData));
+            Host.CheckValue(modelParameters, nameof(modelParameters)); // null would silently train from scratch
+            return TrainTransformer(trainData, initPredictor: modelParameters as IPredictor);
+        }
     }
 }

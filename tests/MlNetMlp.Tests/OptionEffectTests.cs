@@ -141,6 +141,10 @@ namespace MlNetMlp.Tests
             Assert.That(continuedStart, Is.LessThan(freshStart));
             Assert.That(continuedStart, Is.LessThan(firstEnd * 1.1), "continues where the first run ended");
 
+            Assert.Throws<ArgumentNullException>(() => trainer.Fit(data, (MlpModelParameters)null));
+            Assert.Throws<ArgumentNullException>(() => trainer.Fit(data, (IDataView)null));
+            Assert.Throws<ArgumentNullException>(() => trainer.Fit(null, first.Model));
+
             var other = ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 8 } });
             var e = Assert.Throws<ArgumentOutOfRangeException>(() => other.Fit(data, first.Model));
             Assert.That(e.Message, Does.Contain("same architecture"));
