@@ -96,18 +96,6 @@ static double gflops_once(int lib, const shape *s, const float *a, const float *
     return flops * iterations / (bench_now() - t0) * 1e-9;
 }
 
-static int compare_doubles(const void *x, const void *y)
-{
-    const double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, compare_doubles);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static void pause_ms(int ms)
 {
     struct timespec ts = {0, ms * 1000000L};
@@ -205,7 +193,7 @@ int main(int argc, char **argv)
                     results[l][r] = gflops_once(l, s, a, b, c);
                 }
             double med[MAX_LIBS];
-            for (int l = 0; l < lib_count; ++l) med[l] = median(results[l], rounds);
+            for (int l = 0; l < lib_count; ++l) med[l] = bench_median(results[l], rounds);
             printf("| %s | %d | %d | %d | %.1f |", s->name, s->m, s->n, s->k, med[0]);
             for (int l = 1; l < lib_count; ++l) {
                 printf(" %.1f | %.2f |", med[l], med[0] / med[l]);

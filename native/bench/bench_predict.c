@@ -8,12 +8,6 @@
 #include "bench.h"
 #include "mlnetmlp.h"
 
-static int compare(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
     int32_t sizes[16] = {784, 256, 128, 10};
@@ -52,16 +46,16 @@ int main(int argc, char **argv)
         for (int i = 0; i < rows; ++i) mlp_network_predict(net, x + (size_t)i * 784, 784, 1, MLP_OUTPUT_PROBABILITY, out, 10, ws, ws_count, threads);
         times[r] = (bench_now() - t0) / rows;
     }
-    qsort(times, 15, sizeof *times, compare);
-    printf("one row:        median %.2f us per row (%.0f rows/s)\n", times[7] * 1e6, 1.0 / times[7]);
+    const double one_row = bench_median(times, 15);
+    printf("one row:        median %.2f us per row (%.0f rows/s)\n", one_row * 1e6, 1.0 / one_row);
     for (int r = 0; r < 15; ++r) {
         double t0 = bench_now();
         for (int i = 0; i + batch <= rows; i += batch)
             mlp_network_predict(net, x + (size_t)i * 784, 784, batch, MLP_OUTPUT_PROBABILITY, out + (size_t)i * 10, 10, ws, ws_count, threads);
         times[r] = (bench_now() - t0) / (rows / batch * batch);
     }
-    qsort(times, 15, sizeof *times, compare);
-    printf("batches of %d: median %.2f us per row (%.0f rows/s)\n", batch, times[7] * 1e6, 1.0 / times[7]);
+    const double batched = bench_median(times, 15);
+    printf("batches of %d: median %.2f us per row (%.0f rows/s)\n", batch, batched * 1e6, 1.0 / batched);
     mlp_network_destroy(net);
     free(x), free(out), free(ws);
     return 0;

@@ -30,12 +30,32 @@ static int64_t k_block(int64_t k)
 static int64_t pack_a_floats(int64_t m, int64_t k) { return min64(MLP_MC, round_up(m, MLP_MR)) * k_block(k); }
 static int64_t pack_b_floats(int64_t n, int64_t k) { return min64(MLP_NC, round_up(n, MLP_NR)) * k_block(k); }
 
+/* The workspace of the blocked path: max(team, 2) packed-A blocks (one private block per thread, or two
+ * shared ones used in turn), two packed-B blocks used in turn, then each thread's transposed rows for
+ * the thin kernel. Every part starts on a 64-byte boundary. */
+typedef struct gemm_buffers {
+    float *a_blocks, *b_blocks, *rows8;
+    int64_t a_stride, b_stride, rows8_stride;
+} gemm_buffers;
+
+static gemm_buffers buffers_for(const mlp_gemm_problem *g, float *workspace, int team)
+{
+    gemm_buffers w;
+    w.a_stride = round_up(pack_a_floats(g->m, g->k), ALIGN_FLOATS);
+    w.b_stride = round_up(pack_b_floats(g->n, g->k), ALIGN_FLOATS);
+    w.rows8_stride = round_up(MLP_THIN_M * k_block(g->k), ALIGN_FLOATS);
+    w.a_blocks = align_up(workspace);
+    w.b_blocks = w.a_blocks + (team > 2 ? team : 2) * w.a_stride;
+    w.rows8 = w.b_blocks + 2 * w.b_stride;
+    return w;
+}
+
 int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads)
 {
-    /* shared by the team: packed A and B blocks; then each thread's transposed rows for the thin kernel */
-    const int64_t blocked = pack_a_floats(m, k) + pack_b_floats(n, k) + 3 * ALIGN_FLOATS +
-                            (int64_t)threads * (MLP_THIN_M * k_block(k) + ALIGN_FLOATS);
-    const int64_t few_rows = (int64_t)threads * (n + ALIGN_FLOATS) + ALIGN_FLOATS;        /* an accumulator row each */
+    const int64_t a = round_up(pack_a_floats(m, k), ALIGN_FLOATS), b = round_up(pack_b_floats(n, k), ALIGN_FLOATS);
+    const int64_t blocked = ALIGN_FLOATS + (threads > 2 ? threads : 2) * a + 2 * b +
+                            (int64_t)threads * round_up(MLP_THIN_M * k_block(k), ALIGN_FLOATS);
+    const int64_t few_rows = (int64_t)threads * (n + ALIGN_FLOATS) + ALIGN_FLOATS; /* an accumulator row each */
     return blocked > few_rows ? blocked : few_rows;
 }
 
@@ -51,12 +71,14 @@ static void pack_a_panel(const mlp_kernels *kern, const mlp_gemm_problem *g, int
     kern->pack_a(g->trans_a, src, g->lda, min64(MLP_MR, mc - ir), kc, pa + ir * kc);
 }
 
+/* B panels sit k_block(k) x NR floats apart whatever the block's kc, so that a thread repacking its own
+ * panels for the next (shorter) K block never writes into another thread's panels. */
 static void pack_b_panel(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t p0, int64_t kc, int64_t j0,
                          int64_t jr, int64_t nc, float *pb)
 {
     const int64_t j = j0 + jr;
     const float *src = g->trans_b ? g->b + j * g->ldb + p0 : g->b + p0 * g->ldb + j;
-    kern->pack_b(g->trans_b, src, g->ldb, min64(MLP_NR, nc - jr), kc, pb + jr * kc);
+    kern->pack_b(g->trans_b, src, g->ldb, min64(MLP_NR, nc - jr), kc, pb + jr * k_block(g->k));
 }
 
 /* Splits `total` into `parts` contiguous ranges aligned to `unit`, so that no tile's shape depends on the
@@ -104,82 +126,123 @@ static void scale_only(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
 
 /* ---- the blocked path ------------------------------------------------------------------------ */
 
-/* The team works through the same jc / pc / ic loops: it packs each block of B and of A together (panels
- * split between threads), waits, then splits the block's micro-tiles. Every tile is computed by one
- * thread with the same arithmetic whatever the team size, so results do not depend on it. */
-static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, float *pa, float *pb, int thread, int team)
+/* The micro-tiles of rows [ic, ic + mc) x column panels [q0, q1) of the jc block, op(A) already packed. */
+static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t mc, int64_t jc,
+                        int64_t nc, int64_t kc, const float *pa, const float *pb, int64_t q0, int64_t q1, float beta,
+                        int last_k)
 {
+    const int64_t panels_m = (mc + MLP_MR - 1) / MLP_MR;
+    for (int64_t qj = q0; qj < q1; ++qj) {
+        const int64_t jr = qj * MLP_NR, nr = min64(MLP_NR, nc - jr);
+        const float *bp = pb + jr * k_block(g->k);
+        for (int64_t qi = 0; qi < panels_m; ++qi) {
+            const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
+            float *c = g->c + (ic + ir) * g->ldc + jc + jr;
+            kern->gemm_micro(kc, pa + ir * kc, bp, c, g->ldc, g->alpha, beta, mr, nr);
+            if (last_k)
+                epilogue_rows(kern, g, ic + ir, mr, jc + jr, nr);
+        }
+    }
+}
+
+/* Rows [ic, ic + mc) against the whole packed B block, by one thread: A is packed into the thread's own
+ * block, or not packed at all when B is one panel (each element of A then meets B once). */
+static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t mc, int64_t jc,
+                       int64_t nc, int64_t pc, int64_t kc, const float *pb, float *pa, float *rows8, float beta,
+                       int last_k)
+{
+    if (nc <= MLP_THIN_N && kern->gemm_thin) {
+        /* Thin B: 8 rows per vector, one accumulator per column. op(A) columns are read in place when A is
+         * stored transposed; else 8 rows at a time are transposed into a small buffer. */
+        for (int64_t ir = 0; ir < mc; ir += MLP_THIN_M) {
+            const int64_t mr = min64(MLP_THIN_M, mc - ir), i = ic + ir;
+            const float *a = g->a + pc * g->lda + i;
+            int64_t stride = g->lda;
+            if (!g->trans_a) {
+                kern->pack_rows8(g->a + i * g->lda + pc, g->lda, mr, kc, rows8);
+                a = rows8;
+                stride = MLP_THIN_M;
+            }
+            kern->gemm_thin(kc, a, stride, mr, pb, nc, g->c + i * g->ldc + jc, g->ldc, g->alpha, beta);
+            if (last_k)
+                epilogue_rows(kern, g, i, mr, jc, nc);
+        }
+        return;
+    }
+    if (nc <= MLP_NR) {
+        const int64_t rs = g->trans_a ? 1 : g->lda, cs = g->trans_a ? g->lda : 1;
+        for (int64_t ir = 0; ir < mc; ir += MLP_MR) {
+            const int64_t mr = min64(MLP_MR, mc - ir);
+            kern->gemm_micro_unpacked_a(kc, g->a + (ic + ir) * rs + pc * cs, rs, cs, pb, g->c + (ic + ir) * g->ldc + jc,
+                                        g->ldc, g->alpha, beta, mr, nc);
+            if (last_k)
+                epilogue_rows(kern, g, ic + ir, mr, jc, nc);
+        }
+        return;
+    }
+    for (int64_t ir = 0; ir < mc; ir += MLP_MR)
+        pack_a_panel(kern, g, ic, mc, pc, kc, ir, pa);
+    block_tiles(kern, g, ic, mc, jc, nc, kc, pa, pb, 0, (nc + MLP_NR - 1) / MLP_NR, beta, last_k);
+}
+
+/* Threads split the rows of C (each packs the A panels of its own rows; the packed B block is shared) or
+ * its columns (each packs its own B panels; the packed A block is shared): each packs the larger operand
+ * privately and the team shares the smaller, behind one barrier per shared block. */
+static int split_by_rows(const mlp_gemm_problem *g, int team)
+{
+    if (team == 1 || g->n <= MLP_NR) /* the thin and one-panel paths split rows */
+        return 1;
+    const int64_t panels_m = (g->m + MLP_MR - 1) / MLP_MR, panels_n = (min64(g->n, MLP_NC) + MLP_NR - 1) / MLP_NR;
+    if (panels_n < team)
+        return 1;
+    if (panels_m < team)
+        return 0;
+    return g->m >= g->n;
+}
+
+/* The team walks the jc / pc loops together. Shared blocks alternate between two buffers, so a block can
+ * be packed while the other threads still read the previous one: a thread packing block b + 2 has passed
+ * the barrier of block b + 1, which every thread reaches only after it is done with block b. Every tile
+ * is computed by one thread with the same arithmetic whatever the team size (tile grids start at 0 in
+ * steps of MR and NR), so results do not depend on it. */
+static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, float *workspace, int thread, int team)
+{
+    const gemm_buffers w = buffers_for(g, workspace, team);
+    const int by_rows = split_by_rows(g, team);
+    int64_t row_lo = 0, row_hi = g->m;
+    if (by_rows) /* in whole micro-panels: MR rows, or the thin kernel's 8 */
+        split_range(g->m, g->n <= MLP_THIN_N && kern->gemm_thin ? MLP_THIN_M : MLP_MR, thread, team, &row_lo, &row_hi);
+    float *rows8 = w.rows8 + thread * w.rows8_stride;
+    int64_t shared_blocks = 0;
     for (int64_t jc = 0; jc < g->n; jc += MLP_NC) {
         const int64_t nc = min64(MLP_NC, g->n - jc), panels_n = (nc + MLP_NR - 1) / MLP_NR;
+        int64_t q0 = 0, q1 = panels_n;
+        if (!by_rows)
+            split_range(panels_n, 1, thread, team, &q0, &q1);
         for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
             const int64_t kc = min64(k_block(g->k), g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
             const int last_k = pc + kc == g->k;
-            for (int64_t q = thread; q < panels_n; q += team)
-                pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, pb);
-            mlp_barrier(team);
+            if (by_rows) {
+                float *pb = w.b_blocks + (shared_blocks++ & 1) * w.b_stride;
+                for (int64_t q = thread; q < panels_n; q += team)
+                    pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, pb);
+                mlp_barrier(team);
+                float *pa = w.a_blocks + thread * w.a_stride;
+                for (int64_t ic = row_lo; ic < row_hi; ic += MLP_MC)
+                    block_rows(kern, g, ic, min64(MLP_MC, row_hi - ic), jc, nc, pc, kc, pb, pa, rows8, beta, last_k);
+                continue;
+            }
+            for (int64_t q = q0; q < q1; ++q)
+                pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, w.b_blocks);
             for (int64_t ic = 0; ic < g->m; ic += MLP_MC) {
                 const int64_t mc = min64(MLP_MC, g->m - ic), panels_m = (mc + MLP_MR - 1) / MLP_MR;
-                if (nc <= MLP_THIN_N && kern->gemm_thin) {
-                    /* Thin B: 8 rows per vector, one accumulator per column. op(A) columns are read in place
-                     * when A is stored transposed; else 8 rows at a time are transposed into a small buffer. */
-                    const int64_t groups = (mc + MLP_THIN_M - 1) / MLP_THIN_M;
-                    float *rows8 = align_up(pb + pack_b_floats(g->n, g->k) + (int64_t)thread * (MLP_THIN_M * k_block(g->k) + ALIGN_FLOATS));
-                    int64_t lo, hi;
-                    split_range(groups, 1, thread, team, &lo, &hi);
-                    for (int64_t q = lo; q < hi; ++q) {
-                        const int64_t ir = q * MLP_THIN_M, mr = min64(MLP_THIN_M, mc - ir), i = ic + ir;
-                        const float *a = g->a + pc * g->lda + i;
-                        int64_t stride = g->lda;
-                        if (!g->trans_a) {
-                            kern->pack_rows8(g->a + i * g->lda + pc, g->lda, mr, kc, rows8);
-                            a = rows8;
-                            stride = MLP_THIN_M;
-                        }
-                        kern->gemm_thin(kc, a, stride, mr, pb, nc, g->c + i * g->ldc + jc, g->ldc, g->alpha, beta);
-                        if (last_k)
-                            epilogue_rows(kern, g, i, mr, jc, nc);
-                    }
-                    continue;
-                }
-                if (panels_n == 1) {
-                    /* One column panel: each element of A meets B once, so A is read in place. */
-                    const int64_t rs = g->trans_a ? 1 : g->lda, cs = g->trans_a ? g->lda : 1;
-                    int64_t lo, hi;
-                    split_range(panels_m, 1, thread, team, &lo, &hi);
-                    for (int64_t q = lo; q < hi; ++q) {
-                        const int64_t ir = q * MLP_MR, mr = min64(MLP_MR, mc - ir);
-                        float *c = g->c + (ic + ir) * g->ldc + jc;
-                        kern->gemm_micro_unpacked_a(kc, g->a + (ic + ir) * rs + pc * cs, rs, cs, pb, c, g->ldc, g->alpha,
-                                                    beta, mr, nc);
-                        if (last_k)
-                            epilogue_rows(kern, g, ic + ir, mr, jc, nc);
-                    }
-                    continue;
-                }
+                float *pa = w.a_blocks + (shared_blocks++ & 1) * w.a_stride;
                 for (int64_t q = thread; q < panels_m; q += team)
                     pack_a_panel(kern, g, ic, mc, pc, kc, q * MLP_MR, pa);
                 mlp_barrier(team);
-                /* split along whichever dimension has more micro-panels */
-                int64_t jr_lo = 0, jr_hi = panels_n, ir_lo = 0, ir_hi = panels_m;
-                if (panels_n >= panels_m)
-                    split_range(panels_n, 1, thread, team, &jr_lo, &jr_hi);
-                else
-                    split_range(panels_m, 1, thread, team, &ir_lo, &ir_hi);
-                for (int64_t qj = jr_lo; qj < jr_hi; ++qj) {
-                    const int64_t jr = qj * MLP_NR, nr = min64(MLP_NR, nc - jr);
-                    const float *bp = pb + jr * kc;
-                    for (int64_t qi = ir_lo; qi < ir_hi; ++qi) {
-                        const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
-                        float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-                        kern->gemm_micro(kc, pa + ir * kc, bp, c, g->ldc, g->alpha, beta, mr, nr);
-                        if (last_k)
-                            epilogue_rows(kern, g, ic + ir, mr, jc + jr, nr);
-                    }
-                }
-                mlp_barrier(team); /* the packed A block is about to be overwritten */
+                block_tiles(kern, g, ic, mc, jc, nc, kc, pa, w.b_blocks, q0, q1, beta, last_k);
             }
-            mlp_barrier(team); /* ... and the packed B block */
         }
     }
 }
@@ -237,9 +300,7 @@ static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float
     if (g->m == 0 || g->n == 0)
         return;
     if (g->k != 0 && g->alpha != 0.0f && !few_rows_path(g)) {
-        float *pa = align_up(workspace);
-        float *pb = align_up(pa + pack_a_floats(g->m, g->k));
-        gemm_blocked(kern, g, pa, pb, thread, team);
+        gemm_blocked(kern, g, workspace, thread, team);
         return;
     }
     /* the paths without shared buffers: threads take column ranges */
