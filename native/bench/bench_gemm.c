@@ -2,7 +2,7 @@
  * Libraries alternate within every round (with a pause so that the previous one's worker threads go idle),
  * and each figure is the median over rounds. Also measures the single-core FMA peak.
  *
- * usage: bench_gemm [--rounds N] [--threads 1,2] [--quick] */
+ * usage: bench_gemm [--rounds N] [--threads 1,2] [--quick] [--only <text in shape names>] */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
 #include <math.h>
@@ -119,14 +119,16 @@ static double measure_peak(void)
 int main(int argc, char **argv)
 {
     int rounds = 5, quick = 0, thread_list[4] = {1, 2, 0, 0}, thread_count = 2;
+    const char *only = NULL;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             thread_count = 0;
             for (char *t = strtok(argv[++i], ","); t && thread_count < 4; t = strtok(NULL, ",")) thread_list[thread_count++] = atoi(t);
         } else {
-            fprintf(stderr, "usage: bench_gemm [--rounds N] [--threads 1,2] [--quick]\n");
+            fprintf(stderr, "usage: bench_gemm [--rounds N] [--threads 1,2] [--quick] [--only <text in shape names>]\n");
             return 2;
         }
     }
@@ -170,7 +172,7 @@ int main(int argc, char **argv)
         int counted = 0;
         for (int si = 0; si < shape_count; ++si) {
             const shape *s = &shapes[si];
-            if (quick && s->m * (double)s->n * s->k > 600e6) continue;
+            if ((quick && s->m * (double)s->n * s->k > 600e6) || (only && !strstr(s->name, only))) continue;
             const size_t na = (size_t)s->m * s->k, nb = (size_t)s->k * s->n, nc = (size_t)s->m * s->n;
             float *a = malloc(na * sizeof(float)), *b = malloc(nb * sizeof(float)), *c = malloc(nc * sizeof(float));
             float *ref = malloc(nc * sizeof(float));

@@ -45,11 +45,8 @@ MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n
 
     const mlp_gemm_problem problem = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL,
                                       MLP_ACT_IDENTITY};
-    const int threads = mlp_threads_resolve(0);
-    int64_t ws_count;
-    float *ws = NULL;
-    ws_count = mlp_gemm_workspace_floats(m, n, k, threads);
-    ws = mlp_alloc_floats(ws_count);
+    const int threads = mlp_gemm_threads(&problem, mlp_threads_resolve(0));
+    float *ws = mlp_alloc_floats(mlp_gemm_workspace_floats(m, n, k, threads));
     if (!ws)
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating the GEMM workspace");
     mlp_gemm(mlp_kernels_get(), &problem, threads, ws);

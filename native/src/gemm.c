@@ -34,26 +34,29 @@ static int64_t pack_b_floats(int64_t n, int64_t k) { return min64(MLP_NC, round_
  * shared ones used in turn), two packed-B blocks used in turn, then each thread's transposed rows for
  * the thin kernel. Every part starts on a 64-byte boundary. */
 typedef struct gemm_buffers {
-    float *a_blocks, *b_blocks, *rows8;
-    int64_t a_stride, b_stride, rows8_stride;
+    float *a_blocks, *b_blocks, *thin_rows;
+    int64_t a_stride, b_stride, thin_rows_stride;
 } gemm_buffers;
+
+/* Packed-A blocks are needed unless B is a single panel (the thin and unpacked-A paths read A in place). */
+static int64_t a_block_count(int64_t n, int team) { return n <= MLP_NR ? 0 : team > 2 ? team : 2; }
 
 static gemm_buffers buffers_for(const mlp_gemm_problem *g, float *workspace, int team)
 {
     gemm_buffers w;
     w.a_stride = round_up(pack_a_floats(g->m, g->k), ALIGN_FLOATS);
     w.b_stride = round_up(pack_b_floats(g->n, g->k), ALIGN_FLOATS);
-    w.rows8_stride = round_up(MLP_THIN_M * k_block(g->k), ALIGN_FLOATS);
+    w.thin_rows_stride = round_up(MLP_THIN_M * k_block(g->k), ALIGN_FLOATS);
     w.a_blocks = align_up(workspace);
-    w.b_blocks = w.a_blocks + (team > 2 ? team : 2) * w.a_stride;
-    w.rows8 = w.b_blocks + 2 * w.b_stride;
+    w.b_blocks = w.a_blocks + a_block_count(g->n, team) * w.a_stride;
+    w.thin_rows = w.b_blocks + 2 * w.b_stride;
     return w;
 }
 
 int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads)
 {
     const int64_t a = round_up(pack_a_floats(m, k), ALIGN_FLOATS), b = round_up(pack_b_floats(n, k), ALIGN_FLOATS);
-    const int64_t blocked = ALIGN_FLOATS + (threads > 2 ? threads : 2) * a + 2 * b +
+    const int64_t blocked = ALIGN_FLOATS + a_block_count(n, threads) * a + 2 * b +
                             (int64_t)threads * round_up(MLP_THIN_M * k_block(k), ALIGN_FLOATS);
     const int64_t few_rows = (int64_t)threads * (n + ALIGN_FLOATS) + ALIGN_FLOATS; /* an accumulator row each */
     return blocked > few_rows ? blocked : few_rows;
@@ -148,19 +151,20 @@ static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int6
 /* Rows [ic, ic + mc) against the whole packed B block, by one thread: A is packed into the thread's own
  * block, or not packed at all when B is one panel (each element of A then meets B once). */
 static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t mc, int64_t jc,
-                       int64_t nc, int64_t pc, int64_t kc, const float *pb, float *pa, float *rows8, float beta,
+                       int64_t nc, int64_t pc, int64_t kc, const float *pb, float *pa, float *thin_rows, float beta,
                        int last_k)
 {
     if (nc <= MLP_THIN_N && kern->gemm_thin) {
-        /* Thin B: 8 rows per vector, one accumulator per column. op(A) columns are read in place when A is
-         * stored transposed; else 8 rows at a time are transposed into a small buffer. */
+        /* Thin B: rows along the vectors, accumulators per column. op(A) columns are read in place when A is
+         * stored transposed (a copy measured slower); else MLP_THIN_M rows at a time are transposed into a small
+         * buffer. */
         for (int64_t ir = 0; ir < mc; ir += MLP_THIN_M) {
             const int64_t mr = min64(MLP_THIN_M, mc - ir), i = ic + ir;
             const float *a = g->a + pc * g->lda + i;
             int64_t stride = g->lda;
             if (!g->trans_a) {
-                kern->pack_rows8(g->a + i * g->lda + pc, g->lda, mr, kc, rows8);
-                a = rows8;
+                kern->pack_rows_thin(g->a + i * g->lda + pc, g->lda, mr, kc, thin_rows);
+                a = thin_rows;
                 stride = MLP_THIN_M;
             }
             kern->gemm_thin(kc, a, stride, mr, pb, nc, g->c + i * g->ldc + jc, g->ldc, g->alpha, beta);
@@ -210,9 +214,9 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
     const gemm_buffers w = buffers_for(g, workspace, team);
     const int by_rows = split_by_rows(g, team);
     int64_t row_lo = 0, row_hi = g->m;
-    if (by_rows) /* in whole micro-panels: MR rows, or the thin kernel's 8 */
+    if (by_rows) /* in whole micro-panels: MR rows, or the thin kernel's MLP_THIN_M */
         split_range(g->m, g->n <= MLP_THIN_N && kern->gemm_thin ? MLP_THIN_M : MLP_MR, thread, team, &row_lo, &row_hi);
-    float *rows8 = w.rows8 + thread * w.rows8_stride;
+    float *thin_rows = w.thin_rows + thread * w.thin_rows_stride;
     int64_t shared_blocks = 0;
     for (int64_t jc = 0; jc < g->n; jc += MLP_NC) {
         const int64_t nc = min64(MLP_NC, g->n - jc), panels_n = (nc + MLP_NR - 1) / MLP_NR;
@@ -230,7 +234,7 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
                 mlp_barrier(team);
                 float *pa = w.a_blocks + thread * w.a_stride;
                 for (int64_t ic = row_lo; ic < row_hi; ic += MLP_MC)
-                    block_rows(kern, g, ic, min64(MLP_MC, row_hi - ic), jc, nc, pc, kc, pb, pa, rows8, beta, last_k);
+                    block_rows(kern, g, ic, min64(MLP_MC, row_hi - ic), jc, nc, pc, kc, pb, pa, thin_rows, beta, last_k);
                 continue;
             }
             for (int64_t q = q0; q < q1; ++q)
@@ -280,8 +284,7 @@ static void gemm_few_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, in
 
 static int few_rows_path(const mlp_gemm_problem *g) { return g->m <= SMALL_M_MAX && !g->trans_b; }
 
-/* How many threads this problem can use well: 1 when small, else up to the number of micro-panels. */
-static int team_size_for(const mlp_gemm_problem *g, int max_threads)
+int mlp_gemm_threads(const mlp_gemm_problem *g, int max_threads)
 {
     /* A few rows stream all of B once: worth splitting when B outgrows a core's L2 share (each thread then
      * reads its own columns), although the flop count is small. */
@@ -316,7 +319,7 @@ static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float
 
 void mlp_gemm_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, int thread, int team)
 {
-    if (team_size_for(problem, team) == team)
+    if (mlp_gemm_threads(problem, team) == team)
         gemm_share(kernels, problem, workspace, thread, team);
     else if (thread == 0)
         gemm_share(kernels, problem, workspace, 0, 1);
@@ -338,5 +341,5 @@ static void gemm_task_run(void *ctx, int thread, int team)
 void mlp_gemm(const mlp_kernels *kernels, const mlp_gemm_problem *problem, int num_threads, float *workspace)
 {
     gemm_task task = {kernels, problem, workspace};
-    mlp_parallel(team_size_for(problem, num_threads), gemm_task_run, &task);
+    mlp_parallel(mlp_gemm_threads(problem, num_threads), gemm_task_run, &task);
 }

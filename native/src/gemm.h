@@ -32,6 +32,10 @@ typedef struct mlp_gemm_problem {
     int32_t activation; /* enum mlp_activation; MLP_ACT_IDENTITY for none */
 } mlp_gemm_problem;
 
+/* How many threads this problem can use well: 1 when small, else up to max_threads and the number of
+ * micro-panels. */
+int mlp_gemm_threads(const mlp_gemm_problem *problem, int max_threads);
+
 /* Floats of workspace the driver needs for this shape on up to `threads` threads (with alignment slack). */
 int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads);
 

@@ -10,7 +10,7 @@
 #define MLP_NR 16
 /* The thin-B kernel: at most this many columns (one accumulator each). */
 #define MLP_THIN_N 12
-#define MLP_THIN_M 8
+#define MLP_THIN_M 16
 
 #define MLP_LEAKY_RELU_SLOPE 0.01f
 
@@ -24,14 +24,15 @@ typedef struct mlp_kernels {
      * never read). Used when every element of A meets only one column panel of B, so packing would not pay. */
     void (*gemm_micro_unpacked_a)(int64_t k, const float *a, int64_t rs_a, int64_t cs_a, const float *b, float *c,
                                   int64_t ldc, float alpha, float beta, int64_t mr, int64_t nr);
-    /* Thin B (at most MLP_THIN_N columns): vectorized along the rows instead, 8 rows x n columns with one
-     * accumulator per column, so no lane is wasted on padding. Row r of op(A) at step p is a[p * a_stride + r] (8
-     * consecutive rows; rows past mr are never read); B is a packed NR panel. Same values, same multiply-add
-     * order per element as the micro-kernels. NULL in kernel sets without it. */
+    /* Thin B (at most MLP_THIN_N columns): vectorized along the rows instead, MLP_THIN_M rows x n columns with
+     * accumulators per column, so no lane is wasted on padding. Row r of op(A) at step p is a[p * a_stride + r]
+     * (consecutive rows; rows past mr <= MLP_THIN_M are never read); B is a packed NR panel. Same values, same
+     * multiply-add order per element as the micro-kernels. NULL in kernel sets without it. */
     void (*gemm_thin)(int64_t k, const float *a, int64_t a_stride, int64_t mr, const float *b, int64_t n, float *c,
                       int64_t ldc, float alpha, float beta);
-    /* 8 rows of op(A) with a row-major source (rows lda apart) into dst[p * 8 + r] for the thin kernel. */
-    void (*pack_rows8)(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
+    /* MLP_THIN_M rows of op(A) with a row-major source (rows lda apart) into dst[p * MLP_THIN_M + r] for the thin
+     * kernel (zero past `rows`). */
+    void (*pack_rows_thin)(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
     /* One MR-row micro-panel of op(A): dst[p * MR + r] = op(A)(r, p) for r < rows (zero above), p < kc;
      * op(A)(r, p) is a[r * lda + p], or a[p * lda + r] when trans. */
     void (*pack_a)(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
@@ -75,7 +76,7 @@ void mlp_pack_a_generic(int32_t trans, const float *a, int64_t lda, int64_t rows
 void mlp_pack_b_generic(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst);
 #if defined(MLP_HAVE_AVX2_KERNELS)
 void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
-void mlp_pack_rows8_avx2(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
+void mlp_pack_rows_thin_avx2(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst);
 void mlp_pack_b_avx2(int32_t trans, const float *b, int64_t ldb, int64_t cols, int64_t kc, float *dst);
 #endif
 

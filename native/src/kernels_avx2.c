@@ -6,6 +6,7 @@
 #include "dropout.h"
 #include "kernels.h"
 #include "mlnetmlp.h"
+#include "transpose_avx2.h"
 
 /* ---- GEMM micro-kernel: 6 x 16 floats in 12 ymm accumulators ---------------------------- */
 
@@ -131,58 +132,81 @@ static void gemm_micro_unpacked_a_avx2(int64_t k, const float *a, int64_t rs_a, 
     TILE_END();
 }
 
-/* ---- thin B: 8 rows in a vector, one accumulator per column -------------------------------- */
+/* ---- thin B: 16 rows in two vectors, accumulators per column ------------------------------- */
 
-/* One instantiation per column count (COLS): twelve named accumulators, of which the COLS used survive dead-code
- * elimination, so they stay in registers and the loop has no branch. LOAD reads the 8 rows of step p. */
-#define THIN_STEP(j)                                                                          \
-    if (COLS > j) c##j = _mm256_fmadd_ps(ap, _mm256_broadcast_ss(b + j), c##j)
-#define THIN_LOOP(LOAD)                                                                       \
-    for (int64_t p = 0; p < k; ++p, a += a_stride, b += MLP_NR) {                             \
-        const __m256 ap = LOAD;                                                               \
-        THIN_STEP(0); THIN_STEP(1); THIN_STEP(2); THIN_STEP(3); THIN_STEP(4); THIN_STEP(5);   \
-        THIN_STEP(6); THIN_STEP(7); THIN_STEP(8); THIN_STEP(9); THIN_STEP(10); THIN_STEP(11); \
+/* Columns go in chunks of at most 6 (12 accumulators, two A vectors, one broadcast: 15 registers), so each
+ * broadcast of B feeds two multiply-adds. */
+#define THIN_CHUNK 6
+#define THIN_STEP(j)                                                                 \
+    if (COLS > j) {                                                                  \
+        const __m256 bj = _mm256_broadcast_ss(b + j);                                \
+        lo##j = _mm256_fmadd_ps(a0, bj, lo##j);                                      \
+        hi##j = _mm256_fmadd_ps(a1, bj, hi##j);                                      \
     }
-#define THIN_OUT(j) if (COLS > j) _mm256_storeu_ps(out[j], c##j)
-#define THIN_KERNEL(N)                                                                                        \
-    static void thin_##N(int64_t k, const float *a, int64_t a_stride, int64_t mr, __m256i row_mask,            \
-                         const float *b, float out[MLP_THIN_N][MLP_THIN_M])                                     \
-    {                                                                                                       \
-        enum { COLS = N };                                                                                  \
-        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;                         \
-        __m256 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;                                      \
-        if (mr == MLP_THIN_M) {                                                                             \
-            THIN_LOOP(_mm256_loadu_ps(a))                                                                   \
-        } else {                                                                                            \
-            THIN_LOOP(_mm256_maskload_ps(a, row_mask)) /* rows past mr may not exist */                      \
-        }                                                                                                   \
-        THIN_OUT(0); THIN_OUT(1); THIN_OUT(2); THIN_OUT(3); THIN_OUT(4); THIN_OUT(5);                       \
-        THIN_OUT(6); THIN_OUT(7); THIN_OUT(8); THIN_OUT(9); THIN_OUT(10); THIN_OUT(11);                     \
+#define THIN_LOOP(LOAD0, LOAD1)                                                      \
+    for (int64_t p = 0; p < k; ++p, a += a_stride, b += MLP_NR) {                    \
+        const __m256 a0 = LOAD0, a1 = LOAD1;                                         \
+        THIN_STEP(0) THIN_STEP(1) THIN_STEP(2) THIN_STEP(3) THIN_STEP(4) THIN_STEP(5) \
+    }
+#define THIN_OUT(j)                                                                  \
+    if (COLS > j) _mm256_storeu_ps(out[j], lo##j), _mm256_storeu_ps(out[j] + 8, hi##j);
+#define THIN_KERNEL(N)                                                                                     \
+    static void thin_##N(int64_t k, const float *a, int64_t a_stride, int64_t mr, __m256i mask0, __m256i mask1, \
+                         const float *b, float out[][MLP_THIN_M])                                           \
+    {                                                                                                    \
+        enum { COLS = N };                                                                               \
+        __m256 lo0 = _mm256_setzero_ps(), lo1 = lo0, lo2 = lo0, lo3 = lo0, lo4 = lo0, lo5 = lo0;          \
+        __m256 hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0, hi4 = lo0, hi5 = lo0;                         \
+        if (mr == MLP_THIN_M) {                                                                          \
+            THIN_LOOP(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 8))                                        \
+        } else { /* rows past mr may not exist */                                                        \
+            THIN_LOOP(_mm256_maskload_ps(a, mask0), _mm256_maskload_ps(a + 8, mask1))                    \
+        }                                                                                                \
+        THIN_OUT(0) THIN_OUT(1) THIN_OUT(2) THIN_OUT(3) THIN_OUT(4) THIN_OUT(5)                          \
     }
 THIN_KERNEL(1) THIN_KERNEL(2) THIN_KERNEL(3) THIN_KERNEL(4) THIN_KERNEL(5) THIN_KERNEL(6)
-THIN_KERNEL(7) THIN_KERNEL(8) THIN_KERNEL(9) THIN_KERNEL(10) THIN_KERNEL(11) THIN_KERNEL(12)
 #undef THIN_KERNEL
 #undef THIN_OUT
 #undef THIN_LOOP
 #undef THIN_STEP
 
-typedef void (*thin_fn)(int64_t, const float *, int64_t, int64_t, __m256i, const float *, float[MLP_THIN_N][MLP_THIN_M]);
-static const thin_fn thin_kernels[MLP_THIN_N + 1] = {NULL,    thin_1,  thin_2, thin_3, thin_4,  thin_5, thin_6,
-                                                     thin_7,  thin_8,  thin_9, thin_10, thin_11, thin_12};
+typedef void (*thin_fn)(int64_t, const float *, int64_t, int64_t, __m256i, __m256i, const float *, float[][MLP_THIN_M]);
+static const thin_fn thin_kernels[THIN_CHUNK + 1] = {NULL, thin_1, thin_2, thin_3, thin_4, thin_5, thin_6};
+
+/* c[r, j0 .. j0 + 8) for 8 rows from acc[j0 + j][r0 + r]: an 8 x 8 register transpose, then the 6x16 kernel's
+ * store (alpha * acc, beta * c fused in). */
+static void thin_store_8x8(float acc[][MLP_THIN_M], int64_t r0, int64_t j0, float *c, int64_t ldc, float alpha, float beta)
+{
+    __m256 v0 = _mm256_loadu_ps(acc[j0] + r0), v1 = _mm256_loadu_ps(acc[j0 + 1] + r0), v2 = _mm256_loadu_ps(acc[j0 + 2] + r0);
+    __m256 v3 = _mm256_loadu_ps(acc[j0 + 3] + r0), v4 = _mm256_loadu_ps(acc[j0 + 4] + r0), v5 = _mm256_loadu_ps(acc[j0 + 5] + r0);
+    __m256 v6 = _mm256_loadu_ps(acc[j0 + 6] + r0), v7 = _mm256_loadu_ps(acc[j0 + 7] + r0);
+    TRANSPOSE_8X8(v0, v1, v2, v3, v4, v5, v6, v7);
+    const __m256 rows[8] = {v0, v1, v2, v3, v4, v5, v6, v7}, va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (int64_t r = 0; r < 8; ++r) {
+        float *cr = c + (r0 + r) * ldc + j0;
+        const __m256 scaled = _mm256_mul_ps(va, rows[r]);
+        _mm256_storeu_ps(cr, beta == 0.0f ? scaled : _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), scaled));
+    }
+}
 
 static void gemm_thin_avx2(int64_t k, const float *a, int64_t a_stride, int64_t mr, const float *b, int64_t n,
                            float *c, int64_t ldc, float alpha, float beta)
 {
     float acc[MLP_THIN_N][MLP_THIN_M]; /* acc[j][r]: column j, row r */
-    const __m256i row_mask = first_lanes(mr);
-    thin_kernels[n](k, a, a_stride, mr, row_mask, b, acc);
-    /* The store of the 6x16 kernel, element by element: alpha * acc, then beta * c fused in. */
+    const __m256i mask0 = first_lanes(mr < 8 ? mr : 8), mask1 = first_lanes(mr > 8 ? mr - 8 : 0);
+    const int64_t chunks = (n + THIN_CHUNK - 1) / THIN_CHUNK, width = (n + chunks - 1) / chunks; /* 10 = 5 + 5 */
+    for (int64_t j0 = 0; j0 < n; j0 += width) {
+        const int64_t cols = n - j0 < width ? n - j0 : width;
+        thin_kernels[cols](k, a, a_stride, mr, mask0, mask1, b + j0, acc + j0);
+    }
+    /* Full 8 x 8 blocks through registers; the rest element by element with the same arithmetic. */
+    const int64_t full_rows = mr & ~(int64_t)7, full_cols = n & ~(int64_t)7;
+    for (int64_t r0 = 0; r0 < full_rows; r0 += 8)
+        for (int64_t j0 = 0; j0 < full_cols; j0 += 8) thin_store_8x8(acc, r0, j0, c, ldc, alpha, beta);
     for (int64_t r = 0; r < mr; ++r) {
         float *cr = c + r * ldc;
-        if (beta == 0.0f)
-            for (int64_t j = 0; j < n; ++j) cr[j] = alpha * acc[j][r];
-        else
-            for (int64_t j = 0; j < n; ++j) cr[j] = fmaf(beta, cr[j], alpha * acc[j][r]);
+        for (int64_t j = r < full_rows ? full_cols : 0; j < n; ++j)
+            cr[j] = beta == 0.0f ? alpha * acc[j][r] : fmaf(beta, cr[j], alpha * acc[j][r]);
     }
 }
 
@@ -442,7 +466,7 @@ const mlp_kernels mlp_kernels_avx2 = {
     gemm_micro_avx2,
     gemm_micro_unpacked_a_avx2,
     gemm_thin_avx2,
-    mlp_pack_rows8_avx2,
+    mlp_pack_rows_thin_avx2,
     mlp_pack_a_avx2,
     mlp_pack_b_avx2,
     gemv_avx2,

@@ -2,23 +2,8 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "transpose_avx2.h"
 
-/* Transposes the 8x8 block in r0..r7 in place (r_i holds row i; afterwards column i). */
-#define TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7)                                              \
-    do {                                                                                        \
-        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);                \
-        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);                \
-        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);                \
-        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);                \
-        __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);      \
-        __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);      \
-        __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);      \
-        __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);      \
-        r0 = _mm256_permute2f128_ps(s0, s4, 0x20), r1 = _mm256_permute2f128_ps(s1, s5, 0x20);   \
-        r2 = _mm256_permute2f128_ps(s2, s6, 0x20), r3 = _mm256_permute2f128_ps(s3, s7, 0x20);   \
-        r4 = _mm256_permute2f128_ps(s0, s4, 0x31), r5 = _mm256_permute2f128_ps(s1, s5, 0x31);   \
-        r6 = _mm256_permute2f128_ps(s2, s6, 0x31), r7 = _mm256_permute2f128_ps(s3, s7, 0x31);   \
-    } while (0)
 
 void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst)
 {
@@ -58,18 +43,21 @@ void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, i
     }
 }
 
-void mlp_pack_rows8_avx2(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst)
+void mlp_pack_rows_thin_avx2(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst)
 {
     int64_t p = 0;
     if (rows == MLP_THIN_M) {
-        for (; p + 8 <= kc; p += 8, dst += 64) { /* an 8 x 8 block: rows in, columns out */
-            __m256 r0 = _mm256_loadu_ps(a + p), r1 = _mm256_loadu_ps(a + lda + p), r2 = _mm256_loadu_ps(a + 2 * lda + p);
-            __m256 r3 = _mm256_loadu_ps(a + 3 * lda + p), r4 = _mm256_loadu_ps(a + 4 * lda + p), r5 = _mm256_loadu_ps(a + 5 * lda + p);
-            __m256 r6 = _mm256_loadu_ps(a + 6 * lda + p), r7 = _mm256_loadu_ps(a + 7 * lda + p);
-            TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7);
-            _mm256_store_ps(dst, r0), _mm256_store_ps(dst + 8, r1), _mm256_store_ps(dst + 16, r2), _mm256_store_ps(dst + 24, r3);
-            _mm256_store_ps(dst + 32, r4), _mm256_store_ps(dst + 40, r5), _mm256_store_ps(dst + 48, r6), _mm256_store_ps(dst + 56, r7);
-        }
+        for (; p + 8 <= kc; p += 8, dst += 8 * MLP_THIN_M) /* two 8 x 8 blocks: rows in, columns out */
+            for (int64_t half = 0; half < 2; ++half) {
+                const float *s = a + half * 8 * lda + p;
+                __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lda), r2 = _mm256_loadu_ps(s + 2 * lda);
+                __m256 r3 = _mm256_loadu_ps(s + 3 * lda), r4 = _mm256_loadu_ps(s + 4 * lda), r5 = _mm256_loadu_ps(s + 5 * lda);
+                __m256 r6 = _mm256_loadu_ps(s + 6 * lda), r7 = _mm256_loadu_ps(s + 7 * lda);
+                TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7);
+                float *d = dst + half * 8;
+                _mm256_store_ps(d, r0), _mm256_store_ps(d + 16, r1), _mm256_store_ps(d + 32, r2), _mm256_store_ps(d + 48, r3);
+                _mm256_store_ps(d + 64, r4), _mm256_store_ps(d + 80, r5), _mm256_store_ps(d + 96, r6), _mm256_store_ps(d + 112, r7);
+            }
     }
     for (; p < kc; ++p, dst += MLP_THIN_M)
         for (int64_t r = 0; r < MLP_THIN_M; ++r) dst[r] = r < rows ? a[r * lda + p] : 0.0f;
