@@ -168,8 +168,9 @@ int main(int argc, char **argv)
         printf(" %% of %d-core peak |\n|---|---|---|---|---|", threads);
         for (int l = 1; l < lib_count; ++l) printf("---|---|");
         printf("---|\n");
-        double log_ratio[MAX_LIBS] = {0};
-        int counted = 0;
+        double log_ratio[MAX_LIBS] = {0}, target_log_ratio[MAX_LIBS] = {0}, worst_wide[MAX_LIBS], worst_thin[MAX_LIBS];
+        for (int l = 0; l < MAX_LIBS; ++l) worst_wide[l] = worst_thin[l] = INFINITY;
+        int counted = 0, target_counted = 0;
         for (int si = 0; si < shape_count; ++si) {
             const shape *s = &shapes[si];
             if ((quick && s->m * (double)s->n * s->k > 600e6) || (only && !strstr(s->name, only))) continue;
@@ -197,16 +198,29 @@ int main(int argc, char **argv)
             double med[MAX_LIBS];
             for (int l = 0; l < lib_count; ++l) med[l] = bench_median(results[l], rounds);
             printf("| %s | %d | %d | %d | %.1f |", s->name, s->m, s->n, s->k, med[0]);
+            /* the target set: square >= 256 and the MLP shapes; thin = N or K of at most 10 */
+            const int in_target = s->m * (double)s->n * s->k > 128.0 * 128 * 128 || strncmp(s->name, "square", 6) != 0;
+            const int thin = s->n <= 10 || s->k <= 10;
             for (int l = 1; l < lib_count; ++l) {
-                printf(" %.1f | %.2f |", med[l], med[0] / med[l]);
-                if (s->n > 128 || s->m >= 256 || 1) log_ratio[l] += log(med[0] / med[l]);
+                const double ratio = med[0] / med[l];
+                printf(" %.1f | %.2f |", med[l], ratio);
+                log_ratio[l] += log(ratio);
+                if (in_target) target_log_ratio[l] += log(ratio);
+                if (thin) worst_thin[l] = fmin(worst_thin[l], ratio);
+                else worst_wide[l] = fmin(worst_wide[l], ratio);
             }
             printf(" %.0f%% |\n", peak > 0 ? 100.0 * med[0] / (peak * threads) : 0.0);
             ++counted;
+            target_counted += in_target;
             free(a), free(b), free(c), free(ref);
         }
-        for (int l = 1; l < lib_count; ++l)
-            printf("geometric mean ratio vs %s over %d shapes: %.2f\n", libs[l].name, counted, exp(log_ratio[l] / counted));
+        for (int l = 1; l < lib_count; ++l) {
+            printf("geometric mean ratio vs %s over %d shapes: %.2f", libs[l].name, counted, exp(log_ratio[l] / counted));
+            if (target_counted)
+                printf("; over square >= 256 and the MLP shapes (%d): %.2f", target_counted,
+                       exp(target_log_ratio[l] / target_counted));
+            printf("; lowest ratio with N and K > 10: %.2f; lowest thin (N or K = 10): %.2f\n", worst_wide[l], worst_thin[l]);
+        }
     }
     return 0;
 }
