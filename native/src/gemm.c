@@ -204,89 +204,37 @@ static int split_by_rows(const mlp_gemm_problem *g, int team)
     return g->m >= g->n;
 }
 
-/* Row chunks of a team: 48 rows (8 micro-panels, 3 groups of the thin kernel): fine enough to balance 784
- * rows within 6%, coarse enough that B micro-panels are reused from L1. */
-#define ROW_CHUNK 48
-
-/* Work sharing with stealing: chunk range [0, chunks) is split statically, and each thread takes its own
- * chunks in order from its counter (reset by itself before the block's barrier); once they are gone it
- * takes the others' from theirs. A quiet machine gets the static split; a thread that the machine slows
- * down leaves its remaining chunks to the others instead of holding them at the next barrier. */
-static void reset_chunks(mlp_gemm_sync *sync, int64_t slot, int64_t chunks, int thread, int team)
-{
-    int64_t lo, hi;
-    split_range(chunks, 1, thread, team, &lo, &hi);
-    atomic_store_explicit(&sync->next[slot][thread].value, lo, memory_order_relaxed);
-}
-
-static int64_t take_chunk(mlp_gemm_sync *sync, int64_t slot, int64_t chunks, int thread, int team)
-{
-    for (int v = 0; v < team; ++v) {
-        const int owner = (thread + v) % team;
-        int64_t lo, hi;
-        split_range(chunks, 1, owner, team, &lo, &hi);
-        if (atomic_load_explicit(&sync->next[slot][owner].value, memory_order_relaxed) >= hi)
-            continue;
-        const int64_t q = atomic_fetch_add_explicit(&sync->next[slot][owner].value, 1, memory_order_relaxed);
-        if (q < hi)
-            return q;
-    }
-    return -1;
-}
-
-/* The team walks the jc / pc loops together. Each shared block is packed cooperatively behind one
- * barrier; then threads work through chunks of the other dimension (take_chunk). Shared blocks and their
- * counters alternate between two slots: a thread packing block b + 2 has passed the barrier of block b + 1,
- * which every thread reaches only after it is done with block b. A tile is computed by one thread with the same
- * arithmetic whichever thread it is (tile grids start at 0 in steps of MR and NR), so results do not
- * depend on the team size or on the schedule. */
-static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, float *workspace, mlp_gemm_sync *sync,
-                         int thread, int team)
+/* The team walks the jc / pc loops together. Shared blocks alternate between two buffers, so a block can
+ * be packed while the other threads still read the previous one: a thread packing block b + 2 has passed
+ * the barrier of block b + 1, which every thread reaches only after it is done with block b. Every tile
+ * is computed by one thread with the same arithmetic whatever the team size (tile grids start at 0 in
+ * steps of MR and NR), so results do not depend on it. */
+static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, float *workspace, int thread, int team)
 {
     const gemm_buffers w = buffers_for(g, workspace, team);
     const int by_rows = split_by_rows(g, team);
-    /* one thread: whole MC blocks (A in L2); a team: chunks */
-    const int64_t row_chunk = team == 1 ? MLP_MC : ROW_CHUNK;
-    const int64_t row_chunks = (g->m + row_chunk - 1) / row_chunk;
-    /* by columns with a single A block: columns in dynamic chunks; with several A blocks (B reused across
-     * them): a static split */
-    const int cols_dynamic = !by_rows && g->m <= MLP_MC;
+    int64_t row_lo = 0, row_hi = g->m;
+    if (by_rows) /* in whole micro-panels: MR rows, or the thin kernel's MLP_THIN_M */
+        split_range(g->m, g->n <= MLP_THIN_N && kern->gemm_thin ? MLP_THIN_M : MLP_MR, thread, team, &row_lo, &row_hi);
     float *thin_rows = w.thin_rows + thread * w.thin_rows_stride;
     int64_t shared_blocks = 0;
     for (int64_t jc = 0; jc < g->n; jc += MLP_NC) {
         const int64_t nc = min64(MLP_NC, g->n - jc), panels_n = (nc + MLP_NR - 1) / MLP_NR;
         int64_t q0 = 0, q1 = panels_n;
-        if (!by_rows && !cols_dynamic)
+        if (!by_rows)
             split_range(panels_n, 1, thread, team, &q0, &q1);
         for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
             const int64_t kc = min64(k_block(g->k), g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
             const int last_k = pc + kc == g->k;
             if (by_rows) {
-                const int64_t slot = shared_blocks++ & 1;
-                float *pb = w.b_blocks + slot * w.b_stride;
-                reset_chunks(sync, slot, row_chunks, thread, team);
+                float *pb = w.b_blocks + (shared_blocks++ & 1) * w.b_stride;
                 for (int64_t q = thread; q < panels_n; q += team)
                     pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, pb);
                 mlp_barrier(team);
                 float *pa = w.a_blocks + thread * w.a_stride;
-                for (int64_t q; (q = take_chunk(sync, slot, row_chunks, thread, team)) >= 0;) {
-                    const int64_t ic = q * row_chunk;
-                    block_rows(kern, g, ic, min64(row_chunk, g->m - ic), jc, nc, pc, kc, pb, pa, thin_rows, beta, last_k);
-                }
-                continue;
-            }
-            if (cols_dynamic) {
-                const int64_t slot = shared_blocks++ & 1, panels_m = (g->m + MLP_MR - 1) / MLP_MR;
-                float *pa = w.a_blocks + slot * w.a_stride;
-                reset_chunks(sync, slot, panels_n, thread, team);
-                for (int64_t q = thread; q < panels_m; q += team)
-                    pack_a_panel(kern, g, 0, g->m, pc, kc, q * MLP_MR, pa);
-                mlp_barrier(team);
-                for (int64_t q; (q = take_chunk(sync, slot, panels_n, thread, team)) >= 0;) {
-                    pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, w.b_blocks);
-                    block_tiles(kern, g, 0, g->m, jc, nc, kc, pa, w.b_blocks, q, q + 1, beta, last_k);
-                }
+                for (int64_t ic = row_lo; ic < row_hi; ic += MLP_MC)
+                    block_rows(kern, g, ic, min64(MLP_MC, row_hi - ic), jc, nc, pc, kc, pb, pa, thin_rows, beta, last_k);
                 continue;
             }
             for (int64_t q = q0; q < q1; ++q)
@@ -350,13 +298,12 @@ int mlp_gemm_threads(const mlp_gemm_problem *g, int max_threads)
 }
 
 /* Thread `thread` of `team` does its share; the blocked path synchronises the team internally. */
-static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float *workspace, mlp_gemm_sync *sync,
-                       int thread, int team)
+static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float *workspace, int thread, int team)
 {
     if (g->m == 0 || g->n == 0)
         return;
     if (g->k != 0 && g->alpha != 0.0f && !few_rows_path(g)) {
-        gemm_blocked(kern, g, workspace, sync, thread, team);
+        gemm_blocked(kern, g, workspace, thread, team);
         return;
     }
     /* the paths without shared buffers: threads take column ranges */
@@ -370,13 +317,12 @@ static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float
         gemm_few_rows(kern, g, 0, g->m, j0, j1, align_up(workspace + (int64_t)thread * (g->n + ALIGN_FLOATS)));
 }
 
-void mlp_gemm_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, mlp_gemm_sync *sync,
-                   int thread, int team)
+void mlp_gemm_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, int thread, int team)
 {
     if (mlp_gemm_threads(problem, team) == team)
-        gemm_share(kernels, problem, workspace, sync, thread, team);
+        gemm_share(kernels, problem, workspace, thread, team);
     else if (thread == 0)
-        gemm_share(kernels, problem, workspace, sync, 0, 1);
+        gemm_share(kernels, problem, workspace, 0, 1);
     mlp_barrier(team);
 }
 
@@ -384,20 +330,16 @@ typedef struct gemm_task {
     const mlp_kernels *kernels;
     const mlp_gemm_problem *problem;
     float *workspace;
-    mlp_gemm_sync sync;
 } gemm_task;
 
 static void gemm_task_run(void *ctx, int thread, int team)
 {
-    gemm_task *t = ctx;
-    gemm_share(t->kernels, t->problem, t->workspace, &t->sync, thread, team);
+    const gemm_task *t = ctx;
+    gemm_share(t->kernels, t->problem, t->workspace, thread, team);
 }
 
 void mlp_gemm(const mlp_kernels *kernels, const mlp_gemm_problem *problem, int num_threads, float *workspace)
 {
-    gemm_task task; /* no initializer: the counters (32 KiB) are set before use */
-    task.kernels = kernels;
-    task.problem = problem;
-    task.workspace = workspace;
+    gemm_task task = {kernels, problem, workspace};
     mlp_parallel(mlp_gemm_threads(problem, num_threads), gemm_task_run, &task);
 }

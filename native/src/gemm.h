@@ -3,11 +3,9 @@
 #ifndef MLP_GEMM_H
 #define MLP_GEMM_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include "kernels.h"
-#include "threads.h"
 
 /* Cache blocking for 32 KiB L1d / 1 MiB L2: a KC x NR panel of B (at most 24 KiB) stays in L1,
  * an MC x KC block of A (at most 216 KiB) in L2, a KC x NC block of B in L3. KC is the upper bound of
@@ -34,15 +32,6 @@ typedef struct mlp_gemm_problem {
     int32_t activation; /* enum mlp_activation; MLP_ACT_IDENTITY for none */
 } mlp_gemm_problem;
 
-/* Work counters a team shares while it computes one GEMM (threads take chunks of rows or columns from
- * them). They live in the team's shared state, next to the workspace; their values between calls do not
- * matter. */
-typedef struct mlp_gemm_sync {
-    struct {
-        _Alignas(64) atomic_llong value; /* one cache line per thread's counter */
-    } next[2][MLP_MAX_THREADS];
-} mlp_gemm_sync;
-
 /* How many threads this problem can use well: 1 when small, else up to max_threads and the number of
  * micro-panels. */
 int mlp_gemm_threads(const mlp_gemm_problem *problem, int max_threads);
@@ -57,7 +46,6 @@ void mlp_gemm(const mlp_kernels *kernels, const mlp_gemm_problem *problem, int n
 
 /* The same from inside an mlp_parallel task: every thread of the team calls it with the same problem; the
  * team shares the work (or thread 0 does it alone when the problem is small) and waits for the result. */
-void mlp_gemm_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, mlp_gemm_sync *sync,
-                   int thread, int team);
+void mlp_gemm_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, int thread, int team);
 
 #endif

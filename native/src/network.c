@@ -212,14 +212,13 @@ typedef struct predict_task {
     int64_t ldo, chunk_max;
     float *buffers[2];
     float *gemm_ws;
-    mlp_gemm_sync gemm_sync;
 } predict_task;
 
 /* The whole forward pass in one parallel region: the team shares each layer's GEMM (mlp_gemm_team waits
  * for the layer to finish), thread 0 applies the output transform. */
 static void predict_run(void *ctx, int thread, int team)
 {
-    predict_task *t = ctx;
+    const predict_task *t = ctx;
     const mlp_network *net = t->net;
     for (int64_t r0 = 0; r0 < t->rows; r0 += t->chunk_max) {
         const int64_t chunk = t->rows - r0 < t->chunk_max ? t->rows - r0 : t->chunk_max;
@@ -232,7 +231,7 @@ static void predict_run(void *ctx, int thread, int team)
             const mlp_gemm_problem g = {0, 0, chunk, net->sizes[l + 1], net->sizes[l], 1.0f,
                                         h, ldh, net->params + net->weight_offset[l], net->sizes[l + 1], 0.0f, z, ldz,
                                         net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
-            mlp_gemm_team(t->kern, &g, t->gemm_ws, &t->gemm_sync, thread, team);
+            mlp_gemm_team(t->kern, &g, t->gemm_ws, thread, team);
             h = z;
             ldh = ldz;
         }
@@ -262,24 +261,13 @@ MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int6
               (long long)workspace_count, (long long)needed, (long long)rows);
 
     const int64_t chunk_max = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK, hidden = mlp_network_max_hidden(net);
-    predict_task task; /* no initializer: the GEMM counters (32 KiB) are set before use */
-    task.net = net;
-    task.kern = mlp_kernels_get();
-    task.x = x;
-    task.ldx = ldx;
-    task.rows = rows;
-    task.output = output;
-    task.out = out;
-    task.ldo = ldo;
-    task.chunk_max = chunk_max;
-    task.buffers[0] = workspace;
-    task.buffers[1] = workspace + chunk_max * hidden;
-    task.gemm_ws = workspace + 2 * chunk_max * hidden;
+    const predict_task task = {net, mlp_kernels_get(), x, ldx, rows, output, out, ldo, chunk_max,
+                               {workspace, workspace + chunk_max * hidden}, workspace + 2 * chunk_max * hidden};
     /* Threads pay off when the weights outgrow one core's cache (each thread then streams its share) or when
      * many rows make big GEMMs; small networks score on the calling thread alone. */
     int team = mlp_threads_resolve(threads);
     if (team > PREDICT_MAX_THREADS) team = PREDICT_MAX_THREADS;
     if (net->parameter_count < 64 * 1024 && rows < 64) team = 1;
-    mlp_parallel(team, predict_run, &task);
+    mlp_parallel(team, predict_run, (void *)&task);
     return MLP_OK;
 }

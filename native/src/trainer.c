@@ -22,7 +22,6 @@ struct mlp_trainer {
     float *acts[MLP_MAX_LAYERS]; /* layer outputs, max_batch x sizes[l + 1] */
     float *delta[2];             /* backprop buffers, max_batch x widest layer */
     float *gemm_ws;
-    mlp_gemm_sync gemm_sync; /* the team's work counters inside a GEMM */
 };
 
 static void trainer_free(mlp_trainer *t)
@@ -215,7 +214,7 @@ static void forward_team(const pass *ps, int thread, int team)
         const mlp_gemm_problem g = {0, 0, ps->rows, out, net->sizes[l], 1.0f, h, ldh,
                                     net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
                                     net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
-        mlp_gemm_team(kern, &g, t->gemm_ws, &t->gemm_sync, thread, team);
+        mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
         if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
             const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
             int64_t lo, hi;
@@ -251,14 +250,14 @@ static void backward_team(const pass *ps, int thread, int team)
         /* dW = H_prevᵀ dZ */
         const mlp_gemm_problem gw = {1, 0, in, out, rows, 1.0f, h_prev, ld_prev, dz, out, 0.0f,
                                      t->grads + net->weight_offset[l], out, NULL, MLP_ACT_IDENTITY};
-        mlp_gemm_team(kern, &gw, t->gemm_ws, &t->gemm_sync, thread, team);
+        mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
         if (l == 0)
             break;
         /* dH_prev = dZ Wᵀ, then through the previous layer's activation (threads take rows) */
         float *dh = t->delta[cur ^ 1];
         const mlp_gemm_problem gx = {0, 1, rows, in, out, 1.0f, dz, out, net->params + net->weight_offset[l], out,
                                      0.0f, dh, in, NULL, MLP_ACT_IDENTITY};
-        mlp_gemm_team(kern, &gx, t->gemm_ws, &t->gemm_sync, thread, team);
+        mlp_gemm_team(kern, &gx, t->gemm_ws, thread, team);
         const int32_t act = mlp_layer_activation(net, l - 1);
         int64_t r0, r1;
         share(rows, 1, thread, team, &r0, &r1);
