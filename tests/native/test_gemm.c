@@ -129,7 +129,7 @@ static void test_determinism(void)
         CHECK_OK(mlp_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c1, n));
         for (int threads = 2; threads <= 3; ++threads) {
             CHECK_OK(mlp_set_num_threads(threads));
-            for (int rep = 0; rep < 8; ++rep) { /* repeated: a race between the team's buffers would show as a difference */
+            for (int rep = 0; rep < 8; ++rep) { /* a race between shared buffers would show here */
                 CHECK_OK(mlp_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c2, n));
                 CHECK(memcmp(c1, c2, sizeof(float) * (size_t)(m * n)) == 0,
                       "shape %lldx%lldx%lld differs with %d threads (repetition %d)", (long long)m, (long long)n,
