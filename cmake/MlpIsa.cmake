@@ -15,3 +15,12 @@ function(mlp_avx2_sources)
     set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
   endif()
 endfunction()
+
+# mlp_avx512_sources(<files>...): compile only these files with AVX-512F (GCC/Clang; the wide tile is not
+# built with MSVC).
+function(mlp_avx512_sources)
+  if(NOT MLP_IS_X86_64 OR MSVC)
+    return()
+  endif()
+  set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma")
+endfunction()

@@ -68,7 +68,8 @@ enum mlp_output {
 MLP_API int32_t mlp_abi_version(void);
 /* The message of the last failed call on this thread ("" if none). Valid until the next call. */
 MLP_API const char *mlp_last_error_message(void);
-/* The kernel set in use: "avx2" or "generic". MLNETMLP_ISA=generic forces the portable path. */
+/* The kernel set in use: "avx512", "avx2" or "generic". MLNETMLP_ISA=generic forces the portable path,
+ * MLNETMLP_ISA=avx2 caps the choice at AVX2. */
 MLP_API const char *mlp_isa(void);
 /* Threads used by GEMM and the training step; n <= 0 restores the default (all cores). */
 MLP_API int32_t mlp_set_num_threads(int32_t n);

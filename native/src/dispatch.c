@@ -28,17 +28,41 @@ static int cpu_has_avx2_fma(void)
 }
 #endif
 
+#if defined(MLP_HAVE_AVX512_KERNELS)
+/* AVX-512F in cpuid, and the OS saves opmask and ZMM state (XCR0 bits 5, 6, 7 besides 1 and 2). */
+static int cpu_has_avx512f(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (!cpu_has_avx2_fma() || !__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !((ebx >> 16) & 1))
+        return 0;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    return (xcr0_lo & 0xE6) == 0xE6;
+}
+
+static mlp_kernels avx512_kernels; /* the AVX2 set plus the wide tile, filled in once below */
+#endif
+
 static const mlp_kernels *selected = &mlp_kernels_generic;
 static pthread_once_t selected_once = PTHREAD_ONCE_INIT;
 
 static void select_kernels(void)
 {
+    /* MLNETMLP_ISA=generic or =avx2 caps the choice (tests and comparisons) */
     const char *forced = getenv("MLNETMLP_ISA");
     if (forced && strcmp(forced, "generic") == 0)
         return;
 #if defined(MLP_HAVE_AVX2_KERNELS)
     if (cpu_has_avx2_fma())
         selected = &mlp_kernels_avx2;
+#endif
+#if defined(MLP_HAVE_AVX512_KERNELS)
+    if (!(forced && strcmp(forced, "avx2") == 0) && cpu_has_avx512f()) {
+        avx512_kernels = mlp_kernels_avx2;
+        avx512_kernels.name = "avx512";
+        avx512_kernels.gemm_micro_wide = mlp_gemm_micro_wide_avx512;
+        selected = &avx512_kernels;
+    }
 #endif
 }
 

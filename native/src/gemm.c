@@ -138,6 +138,17 @@ static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int6
     for (int64_t qj = q0; qj < q1; ++qj) {
         const int64_t jr = qj * MLP_NR, nr = min64(MLP_NR, nc - jr);
         const float *bp = pb + jr * k_block(g->k);
+        if (kern->gemm_micro_wide && qj + MLP_WIDE_PANELS <= q1 && nc - jr >= MLP_WIDE_PANELS * MLP_NR) {
+            for (int64_t qi = 0; qi < panels_m; ++qi) { /* MLP_WIDE_PANELS full panels at once */
+                const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
+                float *c = g->c + (ic + ir) * g->ldc + jc + jr;
+                kern->gemm_micro_wide(kc, pa + ir * kc, bp, MLP_NR * k_block(g->k), c, g->ldc, g->alpha, beta, mr);
+                if (last_k)
+                    epilogue_rows(kern, g, ic + ir, mr, jc + jr, MLP_WIDE_PANELS * MLP_NR);
+            }
+            qj += MLP_WIDE_PANELS - 1;
+            continue;
+        }
         for (int64_t qi = 0; qi < panels_m; ++qi) {
             const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
             float *c = g->c + (ic + ir) * g->ldc + jc + jr;

@@ -197,4 +197,5 @@ const mlp_kernels mlp_kernels_generic = {
     accumulate_generic,
     sgd_update_generic,
     adam_update_generic,
+    NULL, /* no wide tile */
 };

@@ -107,7 +107,10 @@ static void test_alpha_beta(void)
     const float betas[] = {0.0f, 1.0f, -1.5f};
     for (int ia = 0; ia < 4; ++ia)
         for (int ib = 0; ib < 3; ++ib)
-            for (int t = 0; t < 4; ++t) run_case(t & 1, t >> 1, 37, 45, 300, 2, alphas[ia], betas[ib], 0, &seed);
+            for (int t = 0; t < 4; ++t) {
+                run_case(t & 1, t >> 1, 37, 45, 300, 2, alphas[ia], betas[ib], 0, &seed);
+                run_case(t & 1, t >> 1, 13, 100, 70, 1, alphas[ia], betas[ib], 0, &seed); /* wide tiles too */
+            }
     /* beta == 0 never reads C: NaN there must not leak into the result */
     for (int t = 0; t < 4; ++t) run_case(t & 1, t >> 1, 50, 70, 90, 1, 1.0f, 0.0f, 1, &seed);
     run_case(0, 0, 3, 70, 90, 1, 1.0f, 0.0f, 1, &seed);

@@ -40,7 +40,7 @@ namespace MlNetMlp.Interop
             return null;
         }
 
-        /// <summary>The native kernel set in use ("avx2" or "generic").</summary>
+        /// <summary>The native kernel set in use ("avx512", "avx2" or "generic").</summary>
         internal static string Isa
         {
             get

@@ -1,0 +1,52 @@
+/* AVX-512 wide GEMM tile: 6 rows x 64 columns (four packed 16-column B panels) in 24 zmm accumulators.
+ * The only translation unit compiled with -mavx512f; nothing here runs unless dispatch.c has checked cpuid
+ * and xgetbv. With 32 registers one broadcast of A feeds four multiply-adds (two in the 6x16 AVX2 tile), so
+ * the loads no longer compete with the multiply-adds. Values and multiply-add order per element are those
+ * of the 6x16 micro-kernel: results are bit-identical to it. */
+#include <immintrin.h>
+
+#include "kernels.h"
+
+#define WIDE_ROW_FMA(r)                                                  \
+    do {                                                                 \
+        const __m512 ar = _mm512_set1_ps(a[(r)]);                        \
+        c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                      \
+        c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                      \
+        c##r##2 = _mm512_fmadd_ps(ar, b2, c##r##2);                      \
+        c##r##3 = _mm512_fmadd_ps(ar, b3, c##r##3);                      \
+    } while (0)
+
+/* alpha * acc, then beta * c fused in (beta == 0 never reads c): the 6x16 kernel's store. */
+static inline void wide_store(float *c, __m512 acc, __m512 va, __m512 vb, float beta)
+{
+    const __m512 scaled = _mm512_mul_ps(va, acc);
+    _mm512_storeu_ps(c, beta == 0.0f ? scaled : _mm512_fmadd_ps(vb, _mm512_loadu_ps(c), scaled));
+}
+
+#define WIDE_ROW_STORE(r)                                                \
+    if ((r) < mr) {                                                      \
+        float *cr = c + (r) * ldc;                                       \
+        wide_store(cr, c##r##0, va, vb, beta);                           \
+        wide_store(cr + 16, c##r##1, va, vb, beta);                      \
+        wide_store(cr + 32, c##r##2, va, vb, beta);                      \
+        wide_store(cr + 48, c##r##3, va, vb, beta);                      \
+    }
+
+void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, const float *b, int64_t panel_stride, float *c,
+                                int64_t ldc, float alpha, float beta, int64_t mr)
+{
+    for (int64_t r = 0; r < mr; ++r) /* C is touched only after the k loop: fetch it now */
+        for (int64_t line = 0; line < 4; ++line) _mm_prefetch((const char *)(c + r * ldc + 16 * line), _MM_HINT_T0);
+    const float *p0 = b, *p1 = b + panel_stride, *p2 = b + 2 * panel_stride, *p3 = b + 3 * panel_stride;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+for (int64_t p = 0; p < k; ++p, a += MLP_MR) {
+        const int64_t o = p * MLP_NR;
+        const __m512 b0 = _mm512_load_ps(p0 + o), b1 = _mm512_load_ps(p1 + o);
+        const __m512 b2 = _mm512_load_ps(p2 + o), b3 = _mm512_load_ps(p3 + o);
+        WIDE_ROW_FMA(0); WIDE_ROW_FMA(1); WIDE_ROW_FMA(2); WIDE_ROW_FMA(3); WIDE_ROW_FMA(4); WIDE_ROW_FMA(5);
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    WIDE_ROW_STORE(0) WIDE_ROW_STORE(1) WIDE_ROW_STORE(2) WIDE_ROW_STORE(3) WIDE_ROW_STORE(4) WIDE_ROW_STORE(5)
+}
