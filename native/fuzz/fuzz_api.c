@@ -118,7 +118,10 @@ static void fuzz_network(reader *r)
     if (mlp_trainer_create(net, &c, &t) == MLP_OK) {
         int32_t idx[40], labels[40];
         for (int i = 0; i < 40; ++i) idx[i] = (int32_t)(byte(r) % 48) - 4, labels[i] = (int32_t)(byte(r) % 12) - 1;
-        const int64_t x_rows = BUF / (sizes[0] > 0 ? sizes[0] : 1) < 40 ? BUF / sizes[0] : 40;
+        /* x (x_rows x inputs) and the targets (x_rows x outputs) must both fit their buffers: the API cannot
+         * check the length of a raw pointer */
+        const int64_t widest_io = sizes[0] > sizes[layers] ? sizes[0] : sizes[layers];
+        const int64_t x_rows = BUF / (widest_io > 0 ? widest_io : 1) < 40 ? BUF / widest_io : 40;
         double loss_out;
         const int softmax = loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY;
         mlp_trainer_step(t, buf_a, sizes[0], x_rows, byte(r) & 1 ? idx : NULL, (int32_t)(size_of(r) % 41),
