@@ -232,8 +232,12 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
     for (int64_t jc = 0; jc < g->n; jc += MLP_NC) {
         const int64_t nc = min64(MLP_NC, g->n - jc), panels_n = (nc + MLP_NR - 1) / MLP_NR;
         int64_t q0 = 0, q1 = panels_n;
-        if (!by_rows)
+        if (!by_rows) {
+            /* a shorter last jc block moves the threads' panel ranges: wait until nobody reads the old ones */
+            if (jc > 0)
+                mlp_barrier(team);
             split_range(panels_n, 1, thread, team, &q0, &q1);
+        }
         for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
             const int64_t kc = min64(k_block(g->k), g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;

@@ -121,8 +121,10 @@ static void test_alpha_beta(void)
 static void test_determinism(void)
 {
     uint64_t seed = 99;
-    const int64_t shapes[][3] = {{128, 256, 784}, {784, 256, 128}, {128, 10, 128}, {300, 300, 300}, {2, 500, 700}};
-    for (int s = 0; s < 5; ++s) {
+    /* the last: threads split columns over two NC blocks of different widths */
+    const int64_t shapes[][3] = {{128, 256, 784}, {784, 256, 128}, {128, 10, 128}, {300, 300, 300}, {2, 500, 700},
+                                 {30, 4200, 40}};
+    for (int s = 0; s < 6; ++s) {
         const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n));
         float *c1 = malloc(sizeof(float) * (size_t)(m * n)), *c2 = malloc(sizeof(float) * (size_t)(m * n));
