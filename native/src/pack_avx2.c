@@ -4,7 +4,6 @@
 #include "kernels.h"
 #include "transpose_avx2.h"
 
-
 void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst)
 {
     if (rows != MLP_MR) {
@@ -43,23 +42,35 @@ void mlp_pack_a_avx2(int32_t trans, const float *a, int64_t lda, int64_t rows, i
     }
 }
 
-void mlp_pack_rows_thin_avx2(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst)
+/* dst[p * 16 + r] = src[r * ld + p] for 16 rows and p < kc: two 8 x 8 transposes per 8 values of p. Serves the
+ * transposed B panels (NR = 16 columns of op(B)) and the thin kernel's row groups (MLP_THIN_M = 16). */
+static void pack_16_rows_transposed(const float *src, int64_t ld, int64_t kc, float *dst)
 {
     int64_t p = 0;
+    for (; p + 8 <= kc; p += 8, dst += 8 * 16)
+        for (int64_t half = 0; half < 2; ++half) {
+            const float *s = src + half * 8 * ld + p;
+            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ld), r2 = _mm256_loadu_ps(s + 2 * ld);
+            __m256 r3 = _mm256_loadu_ps(s + 3 * ld), r4 = _mm256_loadu_ps(s + 4 * ld), r5 = _mm256_loadu_ps(s + 5 * ld);
+            __m256 r6 = _mm256_loadu_ps(s + 6 * ld), r7 = _mm256_loadu_ps(s + 7 * ld);
+            TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7);
+            float *d = dst + half * 8;
+            _mm256_store_ps(d, r0), _mm256_store_ps(d + 16, r1), _mm256_store_ps(d + 32, r2), _mm256_store_ps(d + 48, r3);
+            _mm256_store_ps(d + 64, r4), _mm256_store_ps(d + 80, r5), _mm256_store_ps(d + 96, r6), _mm256_store_ps(d + 112, r7);
+        }
+    for (; p < kc; ++p, dst += 16)
+        for (int64_t r = 0; r < 16; ++r) dst[r] = src[r * ld + p];
+}
+
+_Static_assert(MLP_NR == 16 && MLP_THIN_M == 16, "pack_16_rows_transposed serves B panels and thin row groups");
+
+void mlp_pack_rows_thin_avx2(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst)
+{
     if (rows == MLP_THIN_M) {
-        for (; p + 8 <= kc; p += 8, dst += 8 * MLP_THIN_M) /* two 8 x 8 blocks: rows in, columns out */
-            for (int64_t half = 0; half < 2; ++half) {
-                const float *s = a + half * 8 * lda + p;
-                __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lda), r2 = _mm256_loadu_ps(s + 2 * lda);
-                __m256 r3 = _mm256_loadu_ps(s + 3 * lda), r4 = _mm256_loadu_ps(s + 4 * lda), r5 = _mm256_loadu_ps(s + 5 * lda);
-                __m256 r6 = _mm256_loadu_ps(s + 6 * lda), r7 = _mm256_loadu_ps(s + 7 * lda);
-                TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7);
-                float *d = dst + half * 8;
-                _mm256_store_ps(d, r0), _mm256_store_ps(d + 16, r1), _mm256_store_ps(d + 32, r2), _mm256_store_ps(d + 48, r3);
-                _mm256_store_ps(d + 64, r4), _mm256_store_ps(d + 80, r5), _mm256_store_ps(d + 96, r6), _mm256_store_ps(d + 112, r7);
-            }
+        pack_16_rows_transposed(a, lda, kc, dst);
+        return;
     }
-    for (; p < kc; ++p, dst += MLP_THIN_M)
+    for (int64_t p = 0; p < kc; ++p, dst += MLP_THIN_M)
         for (int64_t r = 0; r < MLP_THIN_M; ++r) dst[r] = r < rows ? a[r * lda + p] : 0.0f;
 }
 
@@ -89,25 +100,5 @@ void mlp_pack_b_avx2(int32_t trans, const float *b, int64_t ldb, int64_t cols, i
         }
         return;
     }
-    /* 16 rows of b (the columns j of op(B)) x 8 values of p -> two 8x8 transposes per step */
-    for (; p + 8 <= kc; p += 8) {
-        for (int half = 0; half < 2; ++half) {
-            const float *s = b + (int64_t)half * 8 * ldb + p;
-            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ldb), r2 = _mm256_loadu_ps(s + 2 * ldb);
-            __m256 r3 = _mm256_loadu_ps(s + 3 * ldb), r4 = _mm256_loadu_ps(s + 4 * ldb), r5 = _mm256_loadu_ps(s + 5 * ldb);
-            __m256 r6 = _mm256_loadu_ps(s + 6 * ldb), r7 = _mm256_loadu_ps(s + 7 * ldb);
-            TRANSPOSE_8X8(r0, r1, r2, r3, r4, r5, r6, r7);
-            float *d = dst + p * MLP_NR + half * 8;
-            _mm256_store_ps(d + 0 * MLP_NR, r0);
-            _mm256_store_ps(d + 1 * MLP_NR, r1);
-            _mm256_store_ps(d + 2 * MLP_NR, r2);
-            _mm256_store_ps(d + 3 * MLP_NR, r3);
-            _mm256_store_ps(d + 4 * MLP_NR, r4);
-            _mm256_store_ps(d + 5 * MLP_NR, r5);
-            _mm256_store_ps(d + 6 * MLP_NR, r6);
-            _mm256_store_ps(d + 7 * MLP_NR, r7);
-        }
-    }
-    for (; p < kc; ++p)
-        for (int j = 0; j < MLP_NR; ++j) dst[p * MLP_NR + j] = b[j * ldb + p];
+    pack_16_rows_transposed(b, ldb, kc, dst); /* the 16 rows of b are the columns of op(B) */
 }

@@ -37,12 +37,7 @@ static void dump_training(FILE *out, uint64_t *seed)
     mlp_network *net;
     CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
     CHECK_OK(mlp_network_init(net, 5));
-    mlp_train_config c;
-    memset(&c, 0, sizeof c);
-    c.struct_size = (int32_t)sizeof c;
-    c.optimizer = MLP_OPT_ADAM;
-    c.learning_rate = 1e-3f, c.beta1 = 0.9f, c.beta2 = 0.999f, c.epsilon = 1e-8f;
-    c.max_batch_rows = 100;
+    const mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, 100, 0);
     mlp_trainer *t;
     CHECK_OK(mlp_trainer_create(net, &c, &t));
     double loss;

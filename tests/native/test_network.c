@@ -5,19 +5,6 @@
 #include "mlnetmlp.h"
 #include "test_util.h"
 
-static mlp_train_config config(int optimizer, float lr, int batch, int threads)
-{
-    mlp_train_config c;
-    memset(&c, 0, sizeof c);
-    c.struct_size = (int32_t)sizeof c;
-    c.optimizer = optimizer;
-    c.learning_rate = lr;
-    c.beta1 = 0.9f, c.beta2 = 0.999f, c.epsilon = 1e-8f;
-    c.max_batch_rows = batch;
-    c.num_threads = threads;
-    return c;
-}
-
 static int64_t layer_weights(const int32_t *sizes, int l) { return (int64_t)sizes[l] * sizes[l + 1]; }
 
 /* d(loss)/d(param) by central differences against the analytic gradient, for every activation. */
@@ -42,7 +29,7 @@ static void gradient_check(float dropout)
         mlp_network *net;
         CHECK_OK(mlp_network_create(3, sizes, act, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
         CHECK_OK(mlp_network_init(net, 42));
-        mlp_train_config c = config(MLP_OPT_SGD, 0.1f, ROWS, 1);
+        mlp_train_config c = test_train_config(MLP_OPT_SGD, 0.1f, ROWS, 1);
         c.l2 = 0.01f;
         c.dropout_rate = dropout;
         c.seed = 77;
@@ -97,7 +84,7 @@ static void test_learns_xor(void)
     mlp_network *net;
     CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_TANH, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
     CHECK_OK(mlp_network_init(net, 1));
-    mlp_train_config c = config(MLP_OPT_ADAM, 0.05f, 4, 1);
+    mlp_train_config c = test_train_config(MLP_OPT_ADAM, 0.05f, 4, 1);
     mlp_trainer *t;
     CHECK_OK(mlp_trainer_create(net, &c, &t));
     double first = 0, loss = 0;
@@ -144,7 +131,7 @@ static void test_consistency(void)
         mlp_network *net;
         CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
         CHECK_OK(mlp_network_init(net, 3));
-        mlp_train_config c = config(MLP_OPT_ADAM, 1e-3f, 64, threads);
+        mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, 64, threads);
         mlp_trainer *t;
         CHECK_OK(mlp_trainer_create(net, &c, &t));
         double loss;
@@ -185,7 +172,7 @@ static void test_adamw(void)
         CHECK_OK(mlp_network_init(net, 9));
         float w0[6], b0[2], w1[6], b1[2], gw[6], gb[2];
         CHECK_OK(mlp_network_get_layer(net, 0, w0, 6, b0, 2));
-        mlp_train_config c = config(MLP_OPT_ADAM, 0.01f, 2, 1);
+        mlp_train_config c = test_train_config(MLP_OPT_ADAM, 0.01f, 2, 1);
         c.l2 = decoupled ? 0.0f : 0.5f;
         c.weight_decay = decoupled ? 0.5f : 0.0f;
         mlp_trainer *t;
@@ -221,7 +208,7 @@ static void test_dropout_only_while_training(void)
         mlp_network *net;
         CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
         CHECK_OK(mlp_network_init(net, 5));
-        mlp_train_config c = config(MLP_OPT_SGD, 0.1f, ROWS, 1);
+        mlp_train_config c = test_train_config(MLP_OPT_SGD, 0.1f, ROWS, 1);
         c.dropout_rate = k ? 0.5f : 0.0f;
         mlp_trainer *t;
         CHECK_OK(mlp_trainer_create(net, &c, &t));
@@ -289,19 +276,19 @@ static void test_arguments(void)
     w[3] = NAN;
     CHECK(mlp_network_set_layer(net, 0, w, 12, b, 3) == MLP_ERR_INVALID_ARGUMENT, "NaN weight accepted");
 
-    mlp_train_config c = config(MLP_OPT_ADAM, 0.01f, 8, 1);
+    mlp_train_config c = test_train_config(MLP_OPT_ADAM, 0.01f, 8, 1);
     mlp_trainer *t = NULL;
     c.struct_size = 8;
     CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT && !t, "wrong struct_size accepted");
-    c = config(MLP_OPT_ADAM, -1.0f, 8, 1);
+    c = test_train_config(MLP_OPT_ADAM, -1.0f, 8, 1);
     CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT, "negative learning rate accepted");
-    c = config(MLP_OPT_SGD, 0.1f, 8, 1);
+    c = test_train_config(MLP_OPT_SGD, 0.1f, 8, 1);
     c.momentum = 1.0f;
     CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT, "momentum 1 accepted");
-    c = config(MLP_OPT_ADAM, 0.01f, 8, 1);
+    c = test_train_config(MLP_OPT_ADAM, 0.01f, 8, 1);
     c.dropout_rate = 1.0f;
     CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_INVALID_ARGUMENT, "dropout 1 accepted");
-    c = config(MLP_OPT_ADAM, 0.01f, 8, 1);
+    c = test_train_config(MLP_OPT_ADAM, 0.01f, 8, 1);
     CHECK_OK(mlp_trainer_create(net, &c, &t));
     int32_t finite = 0;
     CHECK_OK(mlp_network_all_finite(net, &finite));

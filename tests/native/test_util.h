@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "mlnetmlp.h"
 
 static int test_failures;
 
@@ -36,6 +39,20 @@ static inline uint64_t test_rng_next(uint64_t *s)
 
 /* Uniform in [-1, 1). */
 static inline float test_uniform(uint64_t *s) { return (float)((double)(test_rng_next(s) >> 11) * 0x1.0p-52 - 1.0); }
+
+/* A training configuration with the usual Adam betas and epsilon (SGD ignores them). */
+static inline mlp_train_config test_train_config(int optimizer, float lr, int batch, int threads)
+{
+    mlp_train_config c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = (int32_t)sizeof c;
+    c.optimizer = optimizer;
+    c.learning_rate = lr;
+    c.beta1 = 0.9f, c.beta2 = 0.999f, c.epsilon = 1e-8f;
+    c.max_batch_rows = batch;
+    c.num_threads = threads;
+    return c;
+}
 
 static inline int test_report(const char *name)
 {
