@@ -292,25 +292,29 @@ static void gemm_few_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, in
 
 /* ---- threading -------------------------------------------------------------------------------- */
 
-/* Below this many flops a fork-join costs more than it saves. */
+/* Below this many flops a fork-join costs more than it saves; inside a running team (a barrier instead of a
+ * fork-join) the bar is lower. */
 #define PARALLEL_MIN_FLOPS (2.0 * 1024 * 1024)
+#define TEAM_MIN_FLOPS (2.0 * 128 * 1024)
 /* For the few-rows path: elements of B (64K floats = 256 KiB). */
 #define FEW_ROWS_PARALLEL_MIN_B (64.0 * 1024)
 
 static int few_rows_path(const mlp_gemm_problem *g) { return g->m <= SMALL_M_MAX && !g->trans_b; }
 
-int mlp_gemm_threads(const mlp_gemm_problem *g, int max_threads)
+static int threads_for(const mlp_gemm_problem *g, int max_threads, double min_flops)
 {
     /* A few rows stream all of B once: worth splitting when B outgrows a core's L2 share (each thread then
      * reads its own columns), although the flop count is small. */
     if (few_rows_path(g) ? (double)g->k * (double)g->n < FEW_ROWS_PARALLEL_MIN_B
-                         : 2.0 * (double)g->m * (double)g->n * (double)g->k < PARALLEL_MIN_FLOPS)
+                         : 2.0 * (double)g->m * (double)g->n * (double)g->k < min_flops)
         return 1;
     const int64_t panels_n = (g->n + MLP_NR - 1) / MLP_NR, panels_m = (g->m + MLP_MR - 1) / MLP_MR;
     const int64_t panels = few_rows_path(g) || g->k == 0 || g->alpha == 0.0f ? panels_n
                            : panels_n > panels_m ? panels_n : panels_m;
     return panels < max_threads ? (int)panels : max_threads;
 }
+
+int mlp_gemm_threads(const mlp_gemm_problem *g, int max_threads) { return threads_for(g, max_threads, PARALLEL_MIN_FLOPS); }
 
 /* Thread `thread` of `team` does its share; the blocked path synchronises the team internally. */
 static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float *workspace, int thread, int team)
@@ -334,7 +338,7 @@ static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float
 
 void mlp_gemm_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, int thread, int team)
 {
-    if (mlp_gemm_threads(problem, team) == team)
+    if (threads_for(problem, team, TEAM_MIN_FLOPS) == team)
         gemm_share(kernels, problem, workspace, thread, team);
     else if (thread == 0)
         gemm_share(kernels, problem, workspace, 0, 1);

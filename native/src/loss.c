@@ -32,13 +32,18 @@ static float softmax_cross_entropy(int64_t cols, const float *z, int32_t label, 
     int64_t argmax = 0;
     for (int64_t j = 1; j < cols; ++j)
         if (z[j] > zmax) { zmax = z[j]; argmax = j; }
+    /* one float exp per logit (kept in grad until the sum is known), summed in double */
     double sum = 0.0;
-    for (int64_t j = 0; j < cols; ++j) sum += exp((double)(z[j] - zmax));
+    for (int64_t j = 0; j < cols; ++j) {
+        const float e = expf(z[j] - zmax);
+        if (grad) grad[j] = e;
+        sum += e;
+    }
     *correct = argmax == label;
     if (grad) {
         const double inv = 1.0 / sum;
         for (int64_t j = 0; j < cols; ++j)
-            grad[j] = (float)(exp((double)(z[j] - zmax)) * inv - (j == label ? 1.0 : 0.0)) * scale;
+            grad[j] = (float)((double)grad[j] * inv - (j == label ? 1.0 : 0.0)) * scale;
     }
     return (float)(log(sum) - (double)(z[label] - zmax));
 }
@@ -63,53 +68,91 @@ static float hinge(float z, float y, float scale, float *grad, int *correct)
     return margin > 0.0f ? margin : 0.0f;
 }
 
+/* Row r: its gradient (when wanted) and *out = its weighted loss, metric and weight. */
+static int32_t row_loss(const mlp_loss_batch *b, int64_t r, mlp_loss_sums *out)
+{
+    const int64_t ex = b->row_index ? b->row_index[r] : r;
+    const float w = b->weights ? b->weights[ex] : 1.0f;
+    const float scale = w * b->grad_scale;
+    const float *z = b->z + r * b->ldz;
+    float *g = b->grad ? b->grad + r * b->ldg : NULL;
+    float loss = 0.0f;
+    int correct = 0;
+    double metric = 0.0;
+    switch (b->loss) {
+    case MLP_LOSS_SOFTMAX_CROSS_ENTROPY: {
+        const int32_t label = b->labels[ex];
+        if (label < 0 || label >= b->cols)
+            return mlp_fail(MLP_ERR_INVALID_ARGUMENT, "label %d of row %lld is outside [0, %lld)", (int)label,
+                            (long long)ex, (long long)b->cols);
+        loss = softmax_cross_entropy(b->cols, z, label, scale, g, &correct);
+        metric = correct ? w : 0.0;
+        break;
+    }
+    case MLP_LOSS_SIGMOID_LOG_LOSS:
+        loss = sigmoid_log_loss(z[0], b->targets[ex], scale, g, &correct);
+        metric = correct ? w : 0.0;
+        break;
+    case MLP_LOSS_HINGE:
+        loss = hinge(z[0], b->targets[ex], scale, g, &correct);
+        metric = correct ? w : 0.0;
+        break;
+    default: { /* squared: 0.5 d^2 per output; Huber: the same up to |d| = 1, then linear; metric = d^2 */
+        const float *y = b->targets + ex * b->cols;
+        const int huber = b->loss == MLP_LOSS_HUBER;
+        double sq = 0.0, value = 0.0;
+        for (int64_t j = 0; j < b->cols; ++j) {
+            const float d = z[j] - y[j];
+            const int linear = huber && fabsf(d) > 1.0f;
+            if (g) g[j] = (linear ? (d > 0.0f ? 1.0f : -1.0f) : d) * scale;
+            sq += (double)d * d;
+            value += linear ? fabs((double)d) - 0.5 : 0.5 * (double)d * d;
+        }
+        loss = (float)value;
+        metric = w * sq;
+        break;
+    }
+    }
+    out->loss = (double)w * loss;
+    out->metric = metric;
+    out->weight = w;
+    return MLP_OK;
+}
+
+void mlp_loss_total(const mlp_loss_sums *per_row, int64_t rows, mlp_loss_sums *sums)
+{
+    double loss_sum = 0.0, metric_sum = 0.0, weight_sum = 0.0;
+    for (int64_t r = 0; r < rows; ++r) {
+        loss_sum += per_row[r].loss;
+        metric_sum += per_row[r].metric;
+        weight_sum += per_row[r].weight;
+    }
+    sums->loss += loss_sum;
+    sums->metric += metric_sum;
+    sums->weight += weight_sum;
+}
+
+int32_t mlp_loss_rows(const mlp_loss_batch *b, int64_t r0, int64_t r1, mlp_loss_sums *per_row)
+{
+    for (int64_t r = r0; r < r1; ++r) {
+        const int32_t status = row_loss(b, r, per_row + r);
+        if (status != MLP_OK)
+            return status;
+    }
+    return MLP_OK;
+}
+
 int32_t mlp_loss_run(const mlp_loss_batch *b, mlp_loss_sums *sums)
 {
     double loss_sum = 0.0, metric_sum = 0.0, weight_sum = 0.0;
     for (int64_t r = 0; r < b->rows; ++r) {
-        const int64_t ex = b->row_index ? b->row_index[r] : r;
-        const float w = b->weights ? b->weights[ex] : 1.0f;
-        const float scale = w * b->grad_scale;
-        const float *z = b->z + r * b->ldz;
-        float *g = b->grad ? b->grad + r * b->ldg : NULL;
-        float loss = 0.0f;
-        int correct = 0;
-        switch (b->loss) {
-        case MLP_LOSS_SOFTMAX_CROSS_ENTROPY: {
-            const int32_t label = b->labels[ex];
-            if (label < 0 || label >= b->cols)
-                return mlp_fail(MLP_ERR_INVALID_ARGUMENT, "label %d of row %lld is outside [0, %lld)", (int)label,
-                                (long long)ex, (long long)b->cols);
-            loss = softmax_cross_entropy(b->cols, z, label, scale, g, &correct);
-            metric_sum += correct ? w : 0.0;
-            break;
-        }
-        case MLP_LOSS_SIGMOID_LOG_LOSS:
-            loss = sigmoid_log_loss(z[0], b->targets[ex], scale, g, &correct);
-            metric_sum += correct ? w : 0.0;
-            break;
-        case MLP_LOSS_HINGE:
-            loss = hinge(z[0], b->targets[ex], scale, g, &correct);
-            metric_sum += correct ? w : 0.0;
-            break;
-        default: { /* squared: 0.5 d^2 per output; Huber: the same up to |d| = 1, then linear; metric = d^2 */
-            const float *y = b->targets + ex * b->cols;
-            const int huber = b->loss == MLP_LOSS_HUBER;
-            double sq = 0.0, value = 0.0;
-            for (int64_t j = 0; j < b->cols; ++j) {
-                const float d = z[j] - y[j];
-                const int linear = huber && fabsf(d) > 1.0f;
-                if (g) g[j] = (linear ? (d > 0.0f ? 1.0f : -1.0f) : d) * scale;
-                sq += (double)d * d;
-                value += linear ? fabs((double)d) - 0.5 : 0.5 * (double)d * d;
-            }
-            loss = (float)value;
-            metric_sum += w * sq;
-            break;
-        }
-        }
-        loss_sum += (double)w * loss;
-        weight_sum += w;
+        mlp_loss_sums row;
+        const int32_t status = row_loss(b, r, &row);
+        if (status != MLP_OK)
+            return status;
+        loss_sum += row.loss;
+        metric_sum += row.metric;
+        weight_sum += row.weight;
     }
     sums->loss += loss_sum;
     sums->metric += metric_sum;

@@ -28,6 +28,12 @@ typedef struct mlp_loss_sums {
 /* Adds the batch to *sums. Fails (with a message) on a label outside [0, cols). */
 int32_t mlp_loss_run(const mlp_loss_batch *batch, mlp_loss_sums *sums);
 
+/* The same for rows [r0, r1) shared out to a team: their gradients, and per_row[r] = row r's weighted loss,
+ * metric and weight, which mlp_loss_total adds up in row order (the same total as mlp_loss_run, whatever
+ * the split). */
+int32_t mlp_loss_rows(const mlp_loss_batch *batch, int64_t r0, int64_t r1, mlp_loss_sums *per_row);
+void mlp_loss_total(const mlp_loss_sums *per_row, int64_t rows, mlp_loss_sums *sums);
+
 /* Checks that loss and output width fit together. */
 int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols);
 

@@ -21,6 +21,7 @@ struct mlp_trainer {
     float *x_batch;              /* gathered inputs, max_batch x sizes[0] */
     float *acts[MLP_MAX_LAYERS]; /* layer outputs, max_batch x sizes[l + 1] */
     float *delta[2];             /* backprop buffers, max_batch x widest layer */
+    mlp_loss_sums *row_losses;   /* max_batch: each row's loss, added up in row order */
     float *gemm_ws;
 };
 
@@ -35,6 +36,7 @@ static void trainer_free(mlp_trainer *t)
     mlp_free(t->delta[0]);
     mlp_free(t->delta[1]);
     mlp_free(t->gemm_ws);
+    free(t->row_losses);
     free(t);
 }
 
@@ -109,6 +111,7 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
         ok = (t->acts[l] = mlp_alloc_floats(b * net->sizes[l + 1])) != NULL;
     ok = ok && (t->delta[0] = mlp_alloc_floats(b * widest)) && (t->delta[1] = mlp_alloc_floats(b * widest));
     ok = ok && (t->gemm_ws = mlp_alloc_floats(trainer_gemm_floats(net, b, t->threads)));
+    ok = ok && (t->row_losses = malloc((size_t)b * sizeof *t->row_losses));
     if (!ok) {
         trainer_free(t);
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating trainer buffers for batches of %lld rows",
@@ -158,6 +161,15 @@ static int32_t check_batch_data(const mlp_trainer *t, const batch_data *d, int64
     MLP_CHECK_NOT_NULL(d->x);
     if (net->loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY) {
         MLP_CHECK(d->labels != NULL && d->targets == NULL, "softmax cross-entropy takes labels (not targets)");
+        /* here, in the caller's thread (whose error message the caller reads), not in the team's loss */
+        const int32_t classes = net->sizes[net->num_layers];
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t ex = d->row_indices ? d->row_indices[r] : r;
+            if (d->row_indices && (ex < 0 || ex >= d->x_rows))
+                continue; /* reported below */
+            MLP_CHECK(d->labels[ex] >= 0 && d->labels[ex] < classes, "label %d of row %lld is outside [0, %d)",
+                      (int)d->labels[ex], (long long)ex, (int)classes);
+        }
     } else {
         MLP_CHECK(d->targets != NULL && d->labels == NULL, "this loss takes targets (not labels)");
     }
@@ -301,8 +313,8 @@ static void update_team(mlp_trainer *t, float step_size, int thread, int team)
 typedef struct step_task {
     pass ps;
     mlp_loss_batch loss;
-    mlp_loss_sums sums;
-    int32_t status;
+    mlp_loss_sums sums;              /* the batch's total (thread 0's copy) */
+    int32_t status[MLP_MAX_THREADS]; /* each thread's share of the loss */
     float step_size;
 } step_task;
 
@@ -310,11 +322,22 @@ static void step_task_run(void *ctx, int thread, int team)
 {
     step_task *st = ctx;
     forward_team(&st->ps, thread, team);
-    if (thread == 0) /* B x outputs values: not worth sharing */
-        st->status = mlp_loss_run(&st->loss, &st->sums);
+    /* threads take rows; every thread then adds up all rows' losses in row order (the same total whatever
+     * the team) to decide whether to go on */
+    mlp_trainer *t = st->ps.t;
+    int64_t r0, r1;
+    share(st->ps.rows, 1, thread, team, &r0, &r1);
+    st->status[thread] = mlp_loss_rows(&st->loss, r0, r1, t->row_losses);
     mlp_barrier(team);
-    /* a bad label or a non-finite loss: stop before anything is changed (the caller reports it) */
-    if (!st->ps.train || st->status != MLP_OK || !isfinite(st->sums.loss))
+    for (int i = 0; i < team; ++i)
+        if (st->status[i] != MLP_OK)
+            return;
+    mlp_loss_sums total = {0, 0, 0};
+    mlp_loss_total(t->row_losses, st->ps.rows, &total);
+    if (thread == 0)
+        st->sums = total;
+    /* a non-finite loss: stop before anything is changed (the caller reports it) */
+    if (!st->ps.train || !isfinite(total.loss))
         return;
     backward_team(&st->ps, thread, team);
     if (st->ps.update)
@@ -358,8 +381,9 @@ static int32_t run_pass(mlp_trainer *t, const batch_data *d, int64_t first, int6
     /* a batch this small is not worth a fork-join */
     const double flops = 2.0 * (double)rows * (double)net->parameter_count * (train ? 3.0 : 1.0);
     mlp_parallel(flops < 4e6 ? 1 : t->threads, step_task_run, &st);
-    if (st.status != MLP_OK)
-        return st.status;
+    for (int i = 0; i < MLP_MAX_THREADS; ++i)
+        if (st.status[i] != MLP_OK) /* labels are checked beforehand: cannot happen */
+            return i == 0 ? st.status[i] : mlp_fail(st.status[i], "the loss failed on a worker thread");
     if (train && update && isfinite(st.sums.loss))
         t->step_count++;
     sums->loss += st.sums.loss;

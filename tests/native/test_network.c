@@ -252,6 +252,43 @@ static void test_predict_threads(void)
     free(x), free(a), free(b), free(ws);
 }
 
+/* With a team of 2 (a batch big enough for it), a bad label in the rows the second thread scores is reported
+ * in the caller's thread with its message, and nothing is trained; the loss does not depend on the team. */
+static void test_team_loss(void)
+{
+    const int32_t sizes[3] = {300, 64, 10};
+    enum { ROWS = 96 };
+    uint64_t seed = 9;
+    float *x = malloc(sizeof(float) * ROWS * 300);
+    int32_t y[ROWS];
+    for (int i = 0; i < ROWS * 300; ++i) x[i] = test_uniform(&seed);
+    for (int i = 0; i < ROWS; ++i) y[i] = i % 10;
+    double losses[2];
+    for (int threads = 1; threads <= 2; ++threads) {
+        mlp_network *net;
+        CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        CHECK_OK(mlp_network_init(net, 3));
+        mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, ROWS, threads);
+        mlp_trainer *t;
+        CHECK_OK(mlp_trainer_create(net, &c, &t));
+        float before[64 * 10], after[64 * 10], bias[10];
+        CHECK_OK(mlp_network_get_layer(net, 1, before, 64 * 10, bias, 10));
+        y[ROWS - 1] = 10;
+        double loss = 0;
+        CHECK(mlp_trainer_step(t, x, 300, ROWS, NULL, ROWS, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT,
+              "label 10 of 10 classes accepted with %d threads", threads);
+        CHECK(strstr(mlp_last_error_message(), "label 10 of row 95") != NULL, "message: %s", mlp_last_error_message());
+        y[ROWS - 1] = (ROWS - 1) % 10;
+        CHECK_OK(mlp_network_get_layer(net, 1, after, 64 * 10, bias, 10));
+        CHECK(memcmp(before, after, sizeof before) == 0, "a rejected batch changed the network");
+        CHECK_OK(mlp_trainer_step(t, x, 300, ROWS, NULL, ROWS, y, NULL, NULL, 1, &losses[threads - 1]));
+        mlp_trainer_destroy(t);
+        mlp_network_destroy(net);
+    }
+    CHECK(losses[0] == losses[1], "the loss differs between 1 and 2 threads: %.17g vs %.17g", losses[0], losses[1]);
+    free(x);
+}
+
 static void test_arguments(void)
 {
     mlp_network *net = NULL;
@@ -325,6 +362,7 @@ int main(void)
     test_adamw();
     test_dropout_only_while_training();
     test_predict_threads();
+    test_team_loss();
     test_arguments();
     return test_report("test_network");
 }
