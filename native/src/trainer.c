@@ -205,6 +205,28 @@ typedef struct pass {
     int64_t ldin;
 } pass;
 
+/* Rows [lo, hi) of the batch into dst (rows of `in` floats). The rows sit at random places in memory: copying
+ * GATHER_ROWS of them side by side, a cache line from each in turn, keeps that many memory streams in flight
+ * where one row after another would wait for each row's first lines. */
+#define GATHER_ROWS 4
+#define LINE_FLOATS 16
+static void gather_rows(const batch_data *d, int64_t first, int64_t lo, int64_t hi, int64_t in, float *dst)
+{
+    int64_t r = lo;
+    for (; r + GATHER_ROWS <= hi; r += GATHER_ROWS) {
+        const float *src[GATHER_ROWS];
+        for (int q = 0; q < GATHER_ROWS; ++q) src[q] = d->x + (int64_t)d->row_indices[first + r + q] * d->ldx;
+        int64_t j = 0;
+        for (; j + LINE_FLOATS <= in; j += LINE_FLOATS)
+            for (int q = 0; q < GATHER_ROWS; ++q)
+                memcpy(dst + (r + q) * in + j, src[q] + j, LINE_FLOATS * sizeof(float));
+        for (int q = 0; q < GATHER_ROWS && j < in; ++q)
+            memcpy(dst + (r + q) * in + j, src[q] + j, (size_t)(in - j) * sizeof(float));
+    }
+    for (; r < hi; ++r)
+        memcpy(dst + r * in, d->x + (int64_t)d->row_indices[first + r] * d->ldx, (size_t)in * sizeof(float));
+}
+
 static void forward_team(const pass *ps, int thread, int team)
 {
     mlp_trainer *t = ps->t;
@@ -215,8 +237,7 @@ static void forward_team(const pass *ps, int thread, int team)
         const int64_t in = net->sizes[0];
         int64_t lo, hi;
         share(ps->rows, 1, thread, team, &lo, &hi);
-        for (int64_t r = lo; r < hi; ++r)
-            memcpy(t->x_batch + r * in, d->x + (int64_t)d->row_indices[ps->first + r] * d->ldx, (size_t)in * sizeof(float));
+        gather_rows(d, ps->first, lo, hi, in, t->x_batch);
         mlp_barrier(team);
     }
     const float *h = ps->input;

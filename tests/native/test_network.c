@@ -114,20 +114,27 @@ static void test_learns_xor(void)
 }
 
 /* One row scores bit-identically alone or inside a batch (the few-row and blocked GEMM paths agree),
- * and training is bit-identical for 1, 2 and 3 threads. */
+ * and training is bit-identical for 1, 2 and 3 threads, and with the batch's rows given by index or copied out
+ * beforehand (the trainer's gather). */
 static void test_consistency(void)
 {
     const int32_t sizes[4] = {300, 64, 40, 10};
     enum { ROWS = 200 };
     uint64_t seed = 17;
     float *x = malloc(sizeof(float) * ROWS * 300);
-    int32_t y[ROWS], idx[64];
+    float *x_copied = malloc(sizeof(float) * 64 * 300);
+    int32_t y[ROWS], idx[64], y_copied[64];
     for (int i = 0; i < ROWS * 300; ++i) x[i] = test_uniform(&seed);
     for (int i = 0; i < ROWS; ++i) y[i] = i % 10;
-    for (int i = 0; i < 64; ++i) idx[i] = (i * 37) % ROWS;
+    for (int i = 0; i < 64; ++i) {
+        idx[i] = (i * 37) % ROWS;
+        memcpy(x_copied + i * 300, x + idx[i] * 300, sizeof(float) * 300);
+        y_copied[i] = y[idx[i]];
+    }
 
-    float *params[3] = {NULL, NULL, NULL};
-    for (int threads = 1; threads <= 3; ++threads) {
+    float *params[4] = {NULL, NULL, NULL, NULL};
+    for (int run = 0; run < 4; ++run) {
+        const int threads = run < 3 ? run + 1 : 2, copied = run == 3;
         mlp_network *net;
         CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
         CHECK_OK(mlp_network_init(net, 3));
@@ -135,12 +142,14 @@ static void test_consistency(void)
         mlp_trainer *t;
         CHECK_OK(mlp_trainer_create(net, &c, &t));
         double loss;
-        for (int s = 0; s < 5; ++s) CHECK_OK(mlp_trainer_step(t, x, 300, ROWS, idx, 64, y, NULL, NULL, 1, &loss));
-        params[threads - 1] = malloc(sizeof(float) * 300 * 64);
+        for (int s = 0; s < 5; ++s)
+            CHECK_OK(copied ? mlp_trainer_step(t, x_copied, 300, 64, NULL, 64, y_copied, NULL, NULL, 1, &loss)
+                            : mlp_trainer_step(t, x, 300, ROWS, idx, 64, y, NULL, NULL, 1, &loss));
+        params[run] = malloc(sizeof(float) * 300 * 64);
         float b[64];
-        CHECK_OK(mlp_network_get_layer(net, 0, params[threads - 1], 300 * 64, b, 64));
+        CHECK_OK(mlp_network_get_layer(net, 0, params[run], 300 * 64, b, 64));
 
-        if (threads == 1) {
+        if (run == 0) {
             int64_t ws_count;
             CHECK_OK(mlp_network_workspace_size(net, ROWS, &ws_count));
             float *ws = malloc(sizeof(float) * (size_t)ws_count), *all = malloc(sizeof(float) * ROWS * 10), one[10];
@@ -156,8 +165,9 @@ static void test_consistency(void)
     }
     CHECK(memcmp(params[0], params[1], sizeof(float) * 300 * 64) == 0, "2 threads train differently from 1");
     CHECK(memcmp(params[0], params[2], sizeof(float) * 300 * 64) == 0, "3 threads train differently from 1");
-    for (int i = 0; i < 3; ++i) free(params[i]);
-    free(x);
+    CHECK(memcmp(params[0], params[3], sizeof(float) * 300 * 64) == 0, "rows by index train differently from copied rows");
+    for (int i = 0; i < 4; ++i) free(params[i]);
+    free(x), free(x_copied);
 }
 
 /* AdamW: the decay shrinks weights by lr * wd * w on top of the Adam step; the gradient excludes it. */
