@@ -23,6 +23,7 @@ struct mlp_trainer {
     float *delta[2];             /* backprop buffers, max_batch x widest layer */
     mlp_loss_sums *row_losses;   /* max_batch: each row's loss, added up in row order */
     float *gemm_ws;
+    int64_t gradient_ws_floats;  /* one thread's share of gemm_ws for the paired gradient GEMMs */
 };
 
 static void trainer_free(mlp_trainer *t)
@@ -66,18 +67,28 @@ static int32_t check_config(const mlp_train_config *c)
     return MLP_OK;
 }
 
-static int64_t trainer_gemm_floats(const mlp_network *net, int64_t b, int threads)
+/* A team of two computes a hidden layer's two gradient GEMMs side by side, one each (see backward_team). */
+static int paired_gradients(int team) { return team == 2; }
+
+/* The GEMM workspace: enough for any layer's GEMMs shared by the team, and for two single-thread gradient GEMMs
+ * side by side (*gradient_floats each). */
+static int64_t trainer_gemm_floats(const mlp_network *net, int64_t b, int threads, int64_t *gradient_floats)
 {
-    int64_t most = 0;
+    int64_t most = 0, gradient = 0;
     for (int32_t l = 0; l < net->num_layers; ++l) {
         const int64_t in = net->sizes[l], out = net->sizes[l + 1];
         const int64_t shapes[3][3] = {{b, out, in}, {in, out, b}, {b, in, out}};
         for (int s = 0; s < 3; ++s) {
             const int64_t w = mlp_gemm_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2], threads);
             if (w > most) most = w;
+            if (s > 0) {
+                const int64_t alone = (mlp_gemm_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2], 1) + 15) / 16 * 16;
+                if (alone > gradient) gradient = alone;
+            }
         }
     }
-    return most;
+    *gradient_floats = gradient;
+    return paired_gradients(threads) && 2 * gradient > most ? 2 * gradient : most;
 }
 
 MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *config, mlp_trainer **out)
@@ -110,7 +121,7 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
     for (int32_t l = 0; ok && l < net->num_layers; ++l)
         ok = (t->acts[l] = mlp_alloc_floats(b * net->sizes[l + 1])) != NULL;
     ok = ok && (t->delta[0] = mlp_alloc_floats(b * widest)) && (t->delta[1] = mlp_alloc_floats(b * widest));
-    ok = ok && (t->gemm_ws = mlp_alloc_floats(trainer_gemm_floats(net, b, t->threads)));
+    ok = ok && (t->gemm_ws = mlp_alloc_floats(trainer_gemm_floats(net, b, t->threads, &t->gradient_ws_floats)));
     ok = ok && (t->row_losses = malloc((size_t)b * sizeof *t->row_losses));
     if (!ok) {
         trainer_free(t);
@@ -283,14 +294,23 @@ static void backward_team(const pass *ps, int thread, int team)
         /* dW = H_prevᵀ dZ */
         const mlp_gemm_problem gw = {1, 0, in, out, rows, 1.0f, h_prev, ld_prev, dz, out, 0.0f,
                                      t->grads + net->weight_offset[l], out, NULL, MLP_ACT_IDENTITY};
-        mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
-        if (l == 0)
+        if (l == 0) {
+            mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
             break;
+        }
         /* dH_prev = dZ Wᵀ, then through the previous layer's activation (threads take rows) */
         float *dh = t->delta[cur ^ 1];
         const mlp_gemm_problem gx = {0, 1, rows, in, out, 1.0f, dz, out, net->params + net->weight_offset[l], out,
                                      0.0f, dh, in, NULL, MLP_ACT_IDENTITY};
-        mlp_gemm_team(kern, &gx, t->gemm_ws, thread, team);
+        if (paired_gradients(team)) {
+            /* dW and dH_prev are independent and take the same flops: one thread each, at its one-thread speed
+             * (shared, these smaller GEMMs lost a quarter of it); the results are the same either way */
+            mlp_gemm(kern, thread == 0 ? &gw : &gx, 1, t->gemm_ws + thread * t->gradient_ws_floats);
+            mlp_barrier(team);
+        } else {
+            mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
+            mlp_gemm_team(kern, &gx, t->gemm_ws, thread, team);
+        }
         const int32_t act = mlp_layer_activation(net, l - 1);
         int64_t r0, r1;
         share(rows, 1, thread, team, &r0, &r1);
