@@ -129,20 +129,44 @@ static void scale_only(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
 
 /* ---- the blocked path ------------------------------------------------------------------------ */
 
+/* B read in place by the wide tile: not transposed, in whole groups of MLP_WIDE_PANELS panels, one jc block, and
+ * few enough rows of A that each element of B is read only a few dozen times (the MLP's batches). Its rows then
+ * stream from memory as they stand instead of being copied first, which saves packing a weight matrix that a
+ * training step uses once. With more rows the packed, contiguous panels pay (square 1024: 96 GFLOP/s in place
+ * against 108 packed), as they do when B's rows are 4 KiB apart (every row in the same cache sets). */
+#define B_IN_PLACE_MAX_M 256
+static int b_in_place(const mlp_kernels *kern, const mlp_gemm_problem *g)
+{
+    return kern->gemm_micro_wide && !g->trans_b && g->n % (MLP_WIDE_PANELS * MLP_NR) == 0 && g->n <= MLP_NC &&
+           g->m <= B_IN_PLACE_MAX_M && g->ldb % 1024 != 0;
+}
+
+/* Where the micro-tiles find the B block: panel q at base + q * panel_stride, its step p at + p * row_stride. */
+typedef struct b_view {
+    const float *base;
+    int64_t panel_stride, row_stride;
+} b_view;
+
+static b_view b_block_view(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t pc, int64_t jc, const float *pb)
+{
+    const b_view in_place = {g->b + pc * g->ldb + jc, MLP_NR, g->ldb}, packed = {pb, MLP_NR * k_block(g->k), MLP_NR};
+    return b_in_place(kern, g) ? in_place : packed;
+}
+
 /* The micro-tiles of rows [ic, ic + mc) x column panels [q0, q1) of the jc block, op(A) already packed. */
 static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t mc, int64_t jc,
-                        int64_t nc, int64_t kc, const float *pa, const float *pb, int64_t q0, int64_t q1, float beta,
+                        int64_t nc, int64_t kc, const float *pa, b_view b, int64_t q0, int64_t q1, float beta,
                         int last_k)
 {
     const int64_t panels_m = (mc + MLP_MR - 1) / MLP_MR;
     for (int64_t qj = q0; qj < q1; ++qj) {
         const int64_t jr = qj * MLP_NR, nr = min64(MLP_NR, nc - jr);
-        const float *bp = pb + jr * k_block(g->k);
+        const float *bp = b.base + qj * b.panel_stride;
         if (kern->gemm_micro_wide && qj + MLP_WIDE_PANELS <= q1 && nc - jr >= MLP_WIDE_PANELS * MLP_NR) {
             for (int64_t qi = 0; qi < panels_m; ++qi) { /* MLP_WIDE_PANELS full panels at once */
                 const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
                 float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-                kern->gemm_micro_wide(kc, pa + ir * kc, bp, MLP_NR * k_block(g->k), c, g->ldc, g->alpha, beta, mr);
+                kern->gemm_micro_wide(kc, pa + ir * kc, bp, b.panel_stride, b.row_stride, c, g->ldc, g->alpha, beta, mr);
                 if (last_k)
                     epilogue_rows(kern, g, ic + ir, mr, jc + jr, MLP_WIDE_PANELS * MLP_NR);
             }
@@ -162,7 +186,7 @@ static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int6
 /* Rows [ic, ic + mc) against the whole packed B block, by one thread: A is packed into the thread's own
  * block, or not packed at all when B is one panel (each element of A then meets B once). */
 static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t mc, int64_t jc,
-                       int64_t nc, int64_t pc, int64_t kc, const float *pb, float *pa, float *thin_rows, float beta,
+                       int64_t nc, int64_t pc, int64_t kc, b_view b, float *pa, float *thin_rows, float beta,
                        int last_k)
 {
     if (nc <= MLP_THIN_N && kern->gemm_thin) {
@@ -178,7 +202,7 @@ static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
                 a = thin_rows;
                 stride = MLP_THIN_M;
             }
-            kern->gemm_thin(kc, a, stride, mr, pb, nc, g->c + i * g->ldc + jc, g->ldc, g->alpha, beta);
+            kern->gemm_thin(kc, a, stride, mr, b.base, nc, g->c + i * g->ldc + jc, g->ldc, g->alpha, beta);
             if (last_k)
                 epilogue_rows(kern, g, i, mr, jc, nc);
         }
@@ -188,7 +212,7 @@ static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
         const int64_t rs = g->trans_a ? 1 : g->lda, cs = g->trans_a ? g->lda : 1;
         for (int64_t ir = 0; ir < mc; ir += MLP_MR) {
             const int64_t mr = min64(MLP_MR, mc - ir);
-            kern->gemm_micro_unpacked_a(kc, g->a + (ic + ir) * rs + pc * cs, rs, cs, pb, g->c + (ic + ir) * g->ldc + jc,
+            kern->gemm_micro_unpacked_a(kc, g->a + (ic + ir) * rs + pc * cs, rs, cs, b.base, g->c + (ic + ir) * g->ldc + jc,
                                         g->ldc, g->alpha, beta, mr, nc);
             if (last_k)
                 epilogue_rows(kern, g, ic + ir, mr, jc, nc);
@@ -197,7 +221,7 @@ static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
     }
     for (int64_t ir = 0; ir < mc; ir += MLP_MR)
         pack_a_panel(kern, g, ic, mc, pc, kc, ir, pa);
-    block_tiles(kern, g, ic, mc, jc, nc, kc, pa, pb, 0, (nc + MLP_NR - 1) / MLP_NR, beta, last_k);
+    block_tiles(kern, g, ic, mc, jc, nc, kc, pa, b, 0, (nc + MLP_NR - 1) / MLP_NR, beta, last_k);
 }
 
 /* Threads split the rows of C (each packs the A panels of its own rows; the packed B block is shared) or
@@ -236,23 +260,29 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
             /* a shorter last jc block moves the threads' panel ranges: wait until nobody reads the old ones */
             if (jc > 0)
                 mlp_barrier(team);
-            split_range(panels_n, 1, thread, team, &q0, &q1);
+            /* whole wide tiles when B is read in place (its panels are never packed for the 6x16 tile) */
+            split_range(panels_n, b_in_place(kern, g) ? MLP_WIDE_PANELS : 1, thread, team, &q0, &q1);
         }
         for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
             const int64_t kc = min64(k_block(g->k), g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
             const int last_k = pc + kc == g->k;
+            const int pack_b = !b_in_place(kern, g);
             if (by_rows) {
-                float *pb = w.b_blocks + (shared_blocks++ & 1) * w.b_stride;
-                for (int64_t q = thread; q < panels_n; q += team)
-                    pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, pb);
-                mlp_barrier(team);
+                float *pb = w.b_blocks + (shared_blocks & 1) * w.b_stride;
+                if (pack_b) {
+                    ++shared_blocks;
+                    for (int64_t q = thread; q < panels_n; q += team)
+                        pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, pb);
+                    mlp_barrier(team);
+                }
                 float *pa = w.a_blocks + thread * w.a_stride;
+                const b_view b = b_block_view(kern, g, pc, jc, pb);
                 for (int64_t ic = row_lo; ic < row_hi; ic += MLP_MC)
-                    block_rows(kern, g, ic, min64(MLP_MC, row_hi - ic), jc, nc, pc, kc, pb, pa, thin_rows, beta, last_k);
+                    block_rows(kern, g, ic, min64(MLP_MC, row_hi - ic), jc, nc, pc, kc, b, pa, thin_rows, beta, last_k);
                 continue;
             }
-            for (int64_t q = q0; q < q1; ++q)
+            for (int64_t q = q0; pack_b && q < q1; ++q)
                 pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, w.b_blocks);
             for (int64_t ic = 0; ic < g->m; ic += MLP_MC) {
                 const int64_t mc = min64(MLP_MC, g->m - ic), panels_m = (mc + MLP_MR - 1) / MLP_MR;
@@ -260,7 +290,7 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
                 for (int64_t q = thread; q < panels_m; q += team)
                     pack_a_panel(kern, g, ic, mc, pc, kc, q * MLP_MR, pa);
                 mlp_barrier(team);
-                block_tiles(kern, g, ic, mc, jc, nc, kc, pa, w.b_blocks, q0, q1, beta, last_k);
+                block_tiles(kern, g, ic, mc, jc, nc, kc, pa, b_block_view(kern, g, pc, jc, w.b_blocks), q0, q1, beta, last_k);
             }
         }
     }

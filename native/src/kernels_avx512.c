@@ -32,8 +32,8 @@ static inline void wide_store(float *c, __m512 acc, __m512 va, __m512 vb, float 
         wide_store(cr + 48, c##r##3, va, vb, beta);                      \
     }
 
-void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, const float *b, int64_t panel_stride, float *c,
-                                int64_t ldc, float alpha, float beta, int64_t mr)
+void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, const float *b, int64_t panel_stride, int64_t row_stride,
+                                float *c, int64_t ldc, float alpha, float beta, int64_t mr)
 {
     for (int64_t r = 0; r < mr; ++r) /* C is touched only after the k loop: fetch it now */
         for (int64_t line = 0; line < 4; ++line) _mm_prefetch((const char *)(c + r * ldc + 16 * line), _MM_HINT_T0);
@@ -42,9 +42,9 @@ void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, const float *b, int64
     __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
     __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
 for (int64_t p = 0; p < k; ++p, a += MLP_MR) {
-        const int64_t o = p * MLP_NR;
-        const __m512 b0 = _mm512_load_ps(p0 + o), b1 = _mm512_load_ps(p1 + o);
-        const __m512 b2 = _mm512_load_ps(p2 + o), b3 = _mm512_load_ps(p3 + o);
+        const int64_t o = p * row_stride;
+        const __m512 b0 = _mm512_loadu_ps(p0 + o), b1 = _mm512_loadu_ps(p1 + o);
+        const __m512 b2 = _mm512_loadu_ps(p2 + o), b3 = _mm512_loadu_ps(p3 + o);
         WIDE_ROW_FMA(0); WIDE_ROW_FMA(1); WIDE_ROW_FMA(2); WIDE_ROW_FMA(3); WIDE_ROW_FMA(4); WIDE_ROW_FMA(5);
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);

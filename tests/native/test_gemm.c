@@ -91,6 +91,14 @@ static void test_sizes(void)
     /* few-row path (m <= 4), the thin MLP shapes, k = 0 */
     for (int64_t m = 1; m <= 5; ++m)
         for (int tb = 0; tb < 2; ++tb) run_case(0, tb, m, 300, 513, 1, 1.0f, 0.0f, 0, &seed), ++cases;
+    /* the wide tile reading B in place (N a multiple of 64, B not transposed; padded rows are not 64-byte aligned) */
+    static const int64_t wide_n[] = {64, 128, 256};
+    for (int i = 0; i < 3; ++i)
+        for (int ta = 0; ta < 2; ++ta) {
+            run_case(ta, 0, 145, wide_n[i], 785, 1, 1.0f, 0.0f, 0, &seed);
+            run_case(ta, 0, 13, wide_n[i], 300, 0, -0.5f, 1.5f, 0, &seed);
+            cases += 2;
+        }
     run_case(0, 0, 128, 10, 128, 0, 1.0f, 0.0f, 0, &seed);
     run_case(1, 0, 128, 10, 128, 0, 1.0f, 0.0f, 0, &seed);
     run_case(0, 1, 128, 128, 10, 0, 1.0f, 0.0f, 0, &seed);
