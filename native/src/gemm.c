@@ -153,10 +153,29 @@ static b_view b_block_view(const mlp_kernels *kern, const mlp_gemm_problem *g, i
     return b_in_place(kern, g) ? in_place : packed;
 }
 
+/* Where the micro-tiles find op(A) for rows ic.. of the K block at pc: row panel qi at base + qi * panel_stride,
+ * op(A)(r, p) of it at + r * rs + p * cs. With B read in place, A is read in place too (the wide tile then packs
+ * nothing, and a team shares no block); else from the packed MR-row panels at pa. */
+typedef struct a_view {
+    const float *base;
+    int64_t rs, cs, panel_stride;
+} a_view;
+
+static a_view a_block_view(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t pc, int64_t kc,
+                           const float *pa)
+{
+    if (!b_in_place(kern, g)) {
+        const a_view packed = {pa, 1, MLP_MR, MLP_MR * kc};
+        return packed;
+    }
+    const a_view rows = {g->a + ic * g->lda + pc, g->lda, 1, MLP_MR * g->lda},
+                 columns = {g->a + pc * g->lda + ic, 1, g->lda, MLP_MR};
+    return g->trans_a ? columns : rows;
+}
+
 /* The micro-tiles of rows [ic, ic + mc) x column panels [q0, q1) of the jc block, op(A) already packed. */
 static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t mc, int64_t jc,
-                        int64_t nc, int64_t kc, const float *pa, b_view b, int64_t q0, int64_t q1, float beta,
-                        int last_k)
+                        int64_t nc, int64_t kc, a_view a, b_view b, int64_t q0, int64_t q1, float beta, int last_k)
 {
     const int64_t panels_m = (mc + MLP_MR - 1) / MLP_MR;
     for (int64_t qj = q0; qj < q1; ++qj) {
@@ -166,7 +185,8 @@ static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int6
             for (int64_t qi = 0; qi < panels_m; ++qi) { /* MLP_WIDE_PANELS full panels at once */
                 const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
                 float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-                kern->gemm_micro_wide(kc, pa + ir * kc, bp, b.panel_stride, b.row_stride, c, g->ldc, g->alpha, beta, mr);
+                kern->gemm_micro_wide(kc, a.base + qi * a.panel_stride, a.rs, a.cs, bp, b.panel_stride, b.row_stride, c,
+                                      g->ldc, g->alpha, beta, mr);
                 if (last_k)
                     epilogue_rows(kern, g, ic + ir, mr, jc + jr, MLP_WIDE_PANELS * MLP_NR);
             }
@@ -176,7 +196,7 @@ static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int6
         for (int64_t qi = 0; qi < panels_m; ++qi) {
             const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
             float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-            kern->gemm_micro(kc, pa + ir * kc, bp, c, g->ldc, g->alpha, beta, mr, nr);
+            kern->gemm_micro(kc, a.base + qi * a.panel_stride, bp, c, g->ldc, g->alpha, beta, mr, nr); /* packed */
             if (last_k)
                 epilogue_rows(kern, g, ic + ir, mr, jc + jr, nr);
         }
@@ -219,9 +239,10 @@ static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
         }
         return;
     }
-    for (int64_t ir = 0; ir < mc; ir += MLP_MR)
+    for (int64_t ir = 0; !b_in_place(kern, g) && ir < mc; ir += MLP_MR)
         pack_a_panel(kern, g, ic, mc, pc, kc, ir, pa);
-    block_tiles(kern, g, ic, mc, jc, nc, kc, pa, b, 0, (nc + MLP_NR - 1) / MLP_NR, beta, last_k);
+    block_tiles(kern, g, ic, mc, jc, nc, kc, a_block_view(kern, g, ic, pc, kc, pa), b, 0, (nc + MLP_NR - 1) / MLP_NR,
+                beta, last_k);
 }
 
 /* Threads split the rows of C (each packs the A panels of its own rows; the packed B block is shared) or
@@ -286,11 +307,15 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
                 pack_b_panel(kern, g, pc, kc, jc, q * MLP_NR, nc, w.b_blocks);
             for (int64_t ic = 0; ic < g->m; ic += MLP_MC) {
                 const int64_t mc = min64(MLP_MC, g->m - ic), panels_m = (mc + MLP_MR - 1) / MLP_MR;
-                float *pa = w.a_blocks + (shared_blocks++ & 1) * w.a_stride;
-                for (int64_t q = thread; q < panels_m; q += team)
-                    pack_a_panel(kern, g, ic, mc, pc, kc, q * MLP_MR, pa);
-                mlp_barrier(team);
-                block_tiles(kern, g, ic, mc, jc, nc, kc, pa, b_block_view(kern, g, pc, jc, w.b_blocks), q0, q1, beta, last_k);
+                float *pa = w.a_blocks + (shared_blocks & 1) * w.a_stride;
+                if (pack_b) { /* else A is read in place as well: nothing to share */
+                    ++shared_blocks;
+                    for (int64_t q = thread; q < panels_m; q += team)
+                        pack_a_panel(kern, g, ic, mc, pc, kc, q * MLP_MR, pa);
+                    mlp_barrier(team);
+                }
+                block_tiles(kern, g, ic, mc, jc, nc, kc, a_block_view(kern, g, ic, pc, kc, pa),
+                            b_block_view(kern, g, pc, jc, w.b_blocks), q0, q1, beta, last_k);
             }
         }
     }

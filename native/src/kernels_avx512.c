@@ -9,7 +9,7 @@
 
 #define WIDE_ROW_FMA(r)                                                  \
     do {                                                                 \
-        const __m512 ar = _mm512_set1_ps(a[(r)]);                        \
+        const __m512 ar = _mm512_set1_ps(a##r[oa]);                      \
         c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                      \
         c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                      \
         c##r##2 = _mm512_fmadd_ps(ar, b2, c##r##2);                      \
@@ -32,8 +32,9 @@ static inline void wide_store(float *c, __m512 acc, __m512 va, __m512 vb, float 
         wide_store(cr + 48, c##r##3, va, vb, beta);                      \
     }
 
-void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, const float *b, int64_t panel_stride, int64_t row_stride,
-                                float *c, int64_t ldc, float alpha, float beta, int64_t mr)
+void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, int64_t rs_a, int64_t cs_a, const float *b,
+                                int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha, float beta,
+                                int64_t mr)
 {
     for (int64_t r = 0; r < mr; ++r) /* C is touched only after the k loop: fetch it now */
         for (int64_t line = 0; line < 4; ++line) _mm_prefetch((const char *)(c + r * ldc + 16 * line), _MM_HINT_T0);
@@ -41,8 +42,11 @@ void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, const float *b, int64
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
     __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-for (int64_t p = 0; p < k; ++p, a += MLP_MR) {
-        const int64_t o = p * row_stride;
+    /* rows past mr read row 0 instead (read in place, they may not exist); their results are not stored */
+    const float *a0 = a, *a1 = a + (mr > 1 ? rs_a : 0), *a2 = a + (mr > 2 ? 2 * rs_a : 0);
+    const float *a3 = a + (mr > 3 ? 3 * rs_a : 0), *a4 = a + (mr > 4 ? 4 * rs_a : 0), *a5 = a + (mr > 5 ? 5 * rs_a : 0);
+    for (int64_t p = 0; p < k; ++p) {
+        const int64_t o = p * row_stride, oa = p * cs_a;
         const __m512 b0 = _mm512_loadu_ps(p0 + o), b1 = _mm512_loadu_ps(p1 + o);
         const __m512 b2 = _mm512_loadu_ps(p2 + o), b3 = _mm512_loadu_ps(p3 + o);
         WIDE_ROW_FMA(0); WIDE_ROW_FMA(1); WIDE_ROW_FMA(2); WIDE_ROW_FMA(3); WIDE_ROW_FMA(4); WIDE_ROW_FMA(5);
