@@ -130,15 +130,15 @@ static void scale_only(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
 /* ---- the blocked path ------------------------------------------------------------------------ */
 
 /* B read in place by the wide tile: not transposed, in whole groups of MLP_WIDE_PANELS panels, one jc block, and
- * few enough rows of A that each element of B is read only a few dozen times (the MLP's batches). Its rows then
- * stream from memory as they stand instead of being copied first, which saves packing a weight matrix that a
- * training step uses once. With more rows the packed, contiguous panels pay (square 1024: 96 GFLOP/s in place
- * against 108 packed), as they do when B's rows are 4 KiB apart (every row in the same cache sets). */
-#define B_IN_PLACE_MAX_M 256
+ * a K block of B small enough to stay in half the L2 cache as it stands (the MLP's layers). The tiles then read B's
+ * rows where they are instead of a packed copy, which saves packing a matrix that a training step uses once. A
+ * larger block is packed: read in place it spans too many pages and cache sets (square 960: 94 GFLOP/s in place
+ * against 103 packed), as does one whose rows are 4 KiB apart (every row in the same cache sets). */
+#define B_IN_PLACE_MAX_FLOATS (128 * 1024)
 static int b_in_place(const mlp_kernels *kern, const mlp_gemm_problem *g)
 {
     return kern->gemm_micro_wide && !g->trans_b && g->n % (MLP_WIDE_PANELS * MLP_NR) == 0 && g->n <= MLP_NC &&
-           g->m <= B_IN_PLACE_MAX_M && g->ldb % 1024 != 0;
+           k_block(g->k) * g->ldb <= B_IN_PLACE_MAX_FLOATS && g->ldb % 1024 != 0;
 }
 
 /* Where the micro-tiles find the B block: panel q at base + q * panel_stride, its step p at + p * row_stride. */
