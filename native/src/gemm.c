@@ -129,16 +129,28 @@ static void scale_only(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
 
 /* ---- the blocked path ------------------------------------------------------------------------ */
 
-/* B read in place by the wide tile: not transposed, in whole groups of MLP_WIDE_PANELS panels, one jc block, and
- * a K block of B small enough to stay in half the L2 cache as it stands (the MLP's layers). The tiles then read B's
- * rows where they are instead of a packed copy, which saves packing a matrix that a training step uses once. A
- * larger block is packed: read in place it spans too many pages and cache sets (square 960: 94 GFLOP/s in place
- * against 103 packed), as does one whose rows are 4 KiB apart (every row in the same cache sets). */
-#define B_IN_PLACE_MAX_FLOATS (128 * 1024)
+/* Operands the wide tile reads in place, without packing: when every tile is a wide one (N in whole groups of
+ * MLP_WIDE_PANELS panels, one jc block), B not transposed, and the region a K block reads small enough to stay
+ * in half the L2 cache as it stands (the MLP's layers). That saves packing matrices a training step uses once,
+ * and a team's shared blocks with their barriers. Larger regions are packed: read in place they span too many
+ * pages and cache sets (square 960: 94 GFLOP/s with B in place against 103 packed), as do rows 4 KiB apart
+ * (every row in the same cache sets). */
+#define IN_PLACE_MAX_FLOATS (128 * 1024)
+static int all_wide(const mlp_kernels *kern, const mlp_gemm_problem *g)
+{
+    return kern->gemm_micro_wide && g->n % (MLP_WIDE_PANELS * MLP_NR) == 0 && g->n <= MLP_NC;
+}
+
+static int small_region(int64_t rows, int64_t ld) { return rows * ld <= IN_PLACE_MAX_FLOATS && ld % 1024 != 0; }
+
 static int b_in_place(const mlp_kernels *kern, const mlp_gemm_problem *g)
 {
-    return kern->gemm_micro_wide && !g->trans_b && g->n % (MLP_WIDE_PANELS * MLP_NR) == 0 && g->n <= MLP_NC &&
-           k_block(g->k) * g->ldb <= B_IN_PLACE_MAX_FLOATS && g->ldb % 1024 != 0;
+    return all_wide(kern, g) && !g->trans_b && small_region(k_block(g->k), g->ldb);
+}
+
+static int a_in_place(const mlp_kernels *kern, const mlp_gemm_problem *g)
+{
+    return all_wide(kern, g) && small_region(g->trans_a ? k_block(g->k) : g->m, g->lda);
 }
 
 /* Where the micro-tiles find the B block: panel q at base + q * panel_stride, its step p at + p * row_stride. */
@@ -154,8 +166,7 @@ static b_view b_block_view(const mlp_kernels *kern, const mlp_gemm_problem *g, i
 }
 
 /* Where the micro-tiles find op(A) for rows ic.. of the K block at pc: row panel qi at base + qi * panel_stride,
- * op(A)(r, p) of it at + r * rs + p * cs. With B read in place, A is read in place too (the wide tile then packs
- * nothing, and a team shares no block); else from the packed MR-row panels at pa. */
+ * op(A)(r, p) of it at + r * rs + p * cs: in place, or the packed MR-row panels at pa. */
 typedef struct a_view {
     const float *base;
     int64_t rs, cs, panel_stride;
@@ -164,7 +175,7 @@ typedef struct a_view {
 static a_view a_block_view(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t pc, int64_t kc,
                            const float *pa)
 {
-    if (!b_in_place(kern, g)) {
+    if (!a_in_place(kern, g)) {
         const a_view packed = {pa, 1, MLP_MR, MLP_MR * kc};
         return packed;
     }
@@ -239,7 +250,7 @@ static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
         }
         return;
     }
-    for (int64_t ir = 0; !b_in_place(kern, g) && ir < mc; ir += MLP_MR)
+    for (int64_t ir = 0; !a_in_place(kern, g) && ir < mc; ir += MLP_MR)
         pack_a_panel(kern, g, ic, mc, pc, kc, ir, pa);
     block_tiles(kern, g, ic, mc, jc, nc, kc, a_block_view(kern, g, ic, pc, kc, pa), b, 0, (nc + MLP_NR - 1) / MLP_NR,
                 beta, last_k);
@@ -308,7 +319,7 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
             for (int64_t ic = 0; ic < g->m; ic += MLP_MC) {
                 const int64_t mc = min64(MLP_MC, g->m - ic), panels_m = (mc + MLP_MR - 1) / MLP_MR;
                 float *pa = w.a_blocks + (shared_blocks & 1) * w.a_stride;
-                if (pack_b) { /* else A is read in place as well: nothing to share */
+                if (!a_in_place(kern, g)) {
                     ++shared_blocks;
                     for (int64_t q = thread; q < panels_m; q += team)
                         pack_a_panel(kern, g, ic, mc, pc, kc, q * MLP_MR, pa);
