@@ -44,7 +44,7 @@ MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n
         return MLP_OK;
 
     const mlp_gemm_problem problem = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL,
-                                      MLP_ACT_IDENTITY};
+                                      MLP_ACT_IDENTITY, NULL};
     const int threads = mlp_gemm_threads(&problem, mlp_threads_resolve(0));
     float *ws = mlp_alloc_floats(mlp_gemm_workspace_floats(m, n, k, threads));
     if (!ws)

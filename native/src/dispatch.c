@@ -40,7 +40,7 @@ static int cpu_has_avx512f(void)
     return (xcr0_lo & 0xE6) == 0xE6;
 }
 
-static mlp_kernels avx512_kernels; /* the AVX2 set plus the wide tile, filled in once below */
+static mlp_kernels avx512_kernels; /* the AVX2 set plus the wide tiles, filled in once below */
 #endif
 
 static const mlp_kernels *selected = &mlp_kernels_generic;
@@ -61,6 +61,7 @@ static void select_kernels(void)
         avx512_kernels = mlp_kernels_avx2;
         avx512_kernels.name = "avx512";
         avx512_kernels.gemm_micro_wide = mlp_gemm_micro_wide_avx512;
+        avx512_kernels.gemm_micro_wide_columns = mlp_gemm_micro_wide_columns_avx512;
         selected = &avx512_kernels;
     }
 #endif

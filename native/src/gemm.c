@@ -20,6 +20,7 @@ static float *align_up(float *p)
 /* The K block: at most MLP_KC, and the blocks of one problem as equal as possible (784 -> 2 x 392, not
  * 3 x 256 + 16), so that no pass over C does a sliver of work. A function of k alone: every path and every
  * thread count splits the same way, which keeps results identical. */
+_Static_assert(MLP_KC % 8 == 0, "K blocks are rounded up to multiples of 8 and must stay within MLP_KC");
 static int64_t k_block(int64_t k)
 {
     const int64_t blocks = (k + MLP_KC - 1) / MLP_KC;
@@ -64,12 +65,42 @@ int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads)
 
 /* ---- packing ---------------------------------------------------------------------------- */
 
+/* Stored row r of A (through the row indices when there are some). */
+static const float *a_stored_row(const mlp_gemm_problem *g, int64_t r)
+{
+    return g->a + (g->a_rows ? (int64_t)g->a_rows[r] : r) * g->lda;
+}
+
+/* The packing of one micro-panel of op(A) from stored rows given by index: dst[p * MR + r] = op(A)(i + r, p0 + p). */
+static void pack_a_indexed(const mlp_gemm_problem *g, int64_t i, int64_t rows, int64_t p0, int64_t kc, float *dst)
+{
+    if (g->trans_a) { /* a row of op(A)'s K step p is MR consecutive floats of stored row p0 + p */
+        for (int64_t p = 0; p < kc; ++p, dst += MLP_MR) {
+            const float *src = a_stored_row(g, p0 + p) + i;
+            if (rows == MLP_MR) {
+                memcpy(dst, src, MLP_MR * sizeof(float));
+                continue;
+            }
+            for (int64_t r = 0; r < MLP_MR; ++r) dst[r] = r < rows ? src[r] : 0.0f;
+        }
+        return;
+    }
+    for (int64_t r = 0; r < MLP_MR; ++r) {
+        const float *src = r < rows ? a_stored_row(g, i + r) + p0 : NULL;
+        for (int64_t p = 0; p < kc; ++p) dst[p * MLP_MR + r] = src ? src[p] : 0.0f;
+    }
+}
+
 /* op(A)[i0 .. i0+mc, p0 .. p0+kc) into MR-row micro-panels, op(B)[p0 .. p0+kc, j0 .. j0+nc) into NR-column
  * micro-panels, zero-padded at the edges (the per-panel work is the ISA's). */
 static void pack_a_panel(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t i0, int64_t mc, int64_t p0,
                          int64_t kc, int64_t ir, float *pa)
 {
     const int64_t i = i0 + ir;
+    if (g->a_rows) {
+        pack_a_indexed(g, i, min64(MLP_MR, mc - ir), p0, kc, pa + ir * kc);
+        return;
+    }
     const float *src = g->trans_a ? g->a + p0 * g->lda + i : g->a + i * g->lda + p0;
     kern->pack_a(g->trans_a, src, g->lda, min64(MLP_MR, mc - ir), kc, pa + ir * kc);
 }
@@ -148,9 +179,12 @@ static int b_in_place(const mlp_kernels *kern, const mlp_gemm_problem *g)
     return all_wide(kern, g) && !g->trans_b && small_region(k_block(g->k), g->ldb);
 }
 
+/* (A transposed and given by row indices has no fixed stride along a row of op(A): the tile then takes a pointer per
+ * K step.) */
 static int a_in_place(const mlp_kernels *kern, const mlp_gemm_problem *g)
 {
-    return all_wide(kern, g) && small_region(g->trans_a ? k_block(g->k) : g->m, g->lda);
+    return all_wide(kern, g) && small_region(g->trans_a ? k_block(g->k) : g->m, g->lda) &&
+           (!(g->a_rows && g->trans_a) || kern->gemm_micro_wide_columns);
 }
 
 /* Where the micro-tiles find the B block: panel q at base + q * panel_stride, its step p at + p * row_stride. */
@@ -165,30 +199,28 @@ static b_view b_block_view(const mlp_kernels *kern, const mlp_gemm_problem *g, i
     return b_in_place(kern, g) ? in_place : packed;
 }
 
-/* Where the micro-tiles find op(A) for rows ic.. of the K block at pc: row panel qi at base + qi * panel_stride,
- * op(A)(r, p) of it at + r * rs + p * cs: in place, or the packed MR-row panels at pa. */
-typedef struct a_view {
-    const float *base;
-    int64_t rs, cs, panel_stride;
-} a_view;
-
-static a_view a_block_view(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t pc, int64_t kc,
-                           const float *pa)
+/* The rows of op(A) for the wide tile at rows i.. (mr of them) of the K block at pc: from the packed panel, or in
+ * place (rows past mr point at the first row: they may not exist, and their results are not stored). */
+static int64_t tile_a_rows(const mlp_gemm_problem *g, const float *panel, int64_t i, int64_t mr, int64_t pc,
+                           const float *rows[MLP_MR])
 {
-    if (!a_in_place(kern, g)) {
-        const a_view packed = {pa, 1, MLP_MR, MLP_MR * kc};
-        return packed;
+    for (int64_t r = 0; r < MLP_MR; ++r) {
+        const int64_t row = i + (r < mr ? r : 0);
+        rows[r] = panel ? panel + r : g->trans_a ? g->a + pc * g->lda + row : a_stored_row(g, row) + pc;
     }
-    const a_view rows = {g->a + ic * g->lda + pc, g->lda, 1, MLP_MR * g->lda},
-                 columns = {g->a + pc * g->lda + ic, 1, g->lda, MLP_MR};
-    return g->trans_a ? columns : rows;
+    return panel ? MLP_MR : g->trans_a ? g->lda : 1;
 }
 
 /* The micro-tiles of rows [ic, ic + mc) x column panels [q0, q1) of the jc block, op(A) already packed. */
+/* pa: the packed A block, or NULL when A is read in place. */
 static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t mc, int64_t jc,
-                        int64_t nc, int64_t kc, a_view a, b_view b, int64_t q0, int64_t q1, float beta, int last_k)
+                        int64_t nc, int64_t pc, int64_t kc, const float *pa, b_view b, int64_t q0, int64_t q1, float beta,
+                        int last_k)
 {
     const int64_t panels_m = (mc + MLP_MR - 1) / MLP_MR;
+    const float *columns[MLP_KC]; /* A transposed and by index, read in place: its stored row for each K step */
+    const int by_columns = !pa && g->a_rows && g->trans_a;
+    for (int64_t p = 0; by_columns && p < kc; ++p) columns[p] = a_stored_row(g, pc + p);
     for (int64_t qj = q0; qj < q1; ++qj) {
         const int64_t jr = qj * MLP_NR, nr = min64(MLP_NR, nc - jr);
         const float *bp = b.base + qj * b.panel_stride;
@@ -196,8 +228,14 @@ static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int6
             for (int64_t qi = 0; qi < panels_m; ++qi) { /* MLP_WIDE_PANELS full panels at once */
                 const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
                 float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-                kern->gemm_micro_wide(kc, a.base + qi * a.panel_stride, a.rs, a.cs, bp, b.panel_stride, b.row_stride, c,
-                                      g->ldc, g->alpha, beta, mr);
+                if (by_columns) {
+                    kern->gemm_micro_wide_columns(kc, columns, ic + ir, bp, b.panel_stride, b.row_stride, c, g->ldc,
+                                                  g->alpha, beta, mr);
+                } else {
+                    const float *rows[MLP_MR];
+                    const int64_t cs = tile_a_rows(g, pa ? pa + ir * kc : NULL, ic + ir, mr, pc, rows);
+                    kern->gemm_micro_wide(kc, rows, cs, bp, b.panel_stride, b.row_stride, c, g->ldc, g->alpha, beta, mr);
+                }
                 if (last_k)
                     epilogue_rows(kern, g, ic + ir, mr, jc + jr, MLP_WIDE_PANELS * MLP_NR);
             }
@@ -207,7 +245,7 @@ static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int6
         for (int64_t qi = 0; qi < panels_m; ++qi) {
             const int64_t ir = qi * MLP_MR, mr = min64(MLP_MR, mc - ir);
             float *c = g->c + (ic + ir) * g->ldc + jc + jr;
-            kern->gemm_micro(kc, a.base + qi * a.panel_stride, bp, c, g->ldc, g->alpha, beta, mr, nr); /* packed */
+            kern->gemm_micro(kc, pa + ir * kc, bp, c, g->ldc, g->alpha, beta, mr, nr); /* A packed: not all_wide */
             if (last_k)
                 epilogue_rows(kern, g, ic + ir, mr, jc + jr, nr);
         }
@@ -252,7 +290,7 @@ static void block_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
     }
     for (int64_t ir = 0; !a_in_place(kern, g) && ir < mc; ir += MLP_MR)
         pack_a_panel(kern, g, ic, mc, pc, kc, ir, pa);
-    block_tiles(kern, g, ic, mc, jc, nc, kc, a_block_view(kern, g, ic, pc, kc, pa), b, 0, (nc + MLP_NR - 1) / MLP_NR,
+    block_tiles(kern, g, ic, mc, jc, nc, pc, kc, a_in_place(kern, g) ? NULL : pa, b, 0, (nc + MLP_NR - 1) / MLP_NR,
                 beta, last_k);
 }
 
@@ -325,7 +363,7 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
                         pack_a_panel(kern, g, ic, mc, pc, kc, q * MLP_MR, pa);
                     mlp_barrier(team);
                 }
-                block_tiles(kern, g, ic, mc, jc, nc, kc, a_block_view(kern, g, ic, pc, kc, pa),
+                block_tiles(kern, g, ic, mc, jc, nc, pc, kc, a_in_place(kern, g) ? NULL : pa,
                             b_block_view(kern, g, pc, jc, w.b_blocks), q0, q1, beta, last_k);
             }
         }
@@ -366,6 +404,13 @@ static void gemm_few_rows(const mlp_kernels *kern, const mlp_gemm_problem *g, in
 #define FEW_ROWS_PARALLEL_MIN_B (64.0 * 1024)
 
 static int few_rows_path(const mlp_gemm_problem *g) { return g->m <= SMALL_M_MAX && !g->trans_b; }
+
+int mlp_gemm_takes_row_indices(const mlp_kernels *kern, const mlp_gemm_problem *g)
+{
+    if (g->m == 0 || g->n == 0 || g->k == 0 || g->alpha == 0.0f || few_rows_path(g))
+        return 0;
+    return g->trans_a ? g->n > MLP_NR : a_in_place(kern, g); /* the thin and one-panel paths read A in place */
+}
 
 static int threads_for(const mlp_gemm_problem *g, int max_threads, double min_flops)
 {

@@ -30,11 +30,18 @@ typedef struct mlp_gemm_problem {
     /* Epilogue applied once the full sum is in C: c[i, j] = act(c[i, j] + bias[j]). */
     const float *bias;  /* may be NULL */
     int32_t activation; /* enum mlp_activation; MLP_ACT_IDENTITY for none */
+    /* NULL, or the stored rows of A by index: stored row r is at a + a_rows[r] * lda (the minibatch's rows of a
+     * dataset, without copying them out). Only for problems that mlp_gemm_takes_row_indices accepts. */
+    const int32_t *a_rows;
 } mlp_gemm_problem;
 
 /* How many threads this problem can use well: 1 when small, else up to max_threads and the number of
  * micro-panels. */
 int mlp_gemm_threads(const mlp_gemm_problem *problem, int max_threads);
+
+/* Whether the problem's path can read A's stored rows by index (a_rows): the wide tile reading A in place, or
+ * packing a transposed A (not the thin, few-row and unpacked paths). */
+int mlp_gemm_takes_row_indices(const mlp_kernels *kernels, const mlp_gemm_problem *problem);
 
 /* Floats of workspace the driver needs for this shape on up to `threads` threads (with alignment slack). */
 int64_t mlp_gemm_workspace_floats(int64_t m, int64_t n, int64_t k, int threads);

@@ -61,12 +61,19 @@ typedef struct mlp_kernels {
      * decay shrinks w by w * decay before the step (decoupled, AdamW: decay = lr * weight decay). */
     void (*adam_update)(int64_t n, float *w, const float *g, float *m, float *v, float step_size,
                         float beta1, float beta2, float epsilon, float l2, float decay);
-    /* A wide tile: MR rows x MLP_WIDE_PANELS full B panels, op(A)(r, p) = a[r * rs_a + p * cs_a] (a packed panel:
-     * rs_a = 1, cs_a = MR; or A read in place, when rows past mr are never read), step p of B panel q at
-     * b + q * panel_stride + p * row_stride (packed panels, or B's own rows read in place); rows r < mr stored; the
-     * same values and multiply-add order per element as gemm_micro. NULL in kernel sets without it. */
-    void (*gemm_micro_wide)(int64_t k, const float *a, int64_t rs_a, int64_t cs_a, const float *b, int64_t panel_stride,
-                            int64_t row_stride, float *c, int64_t ldc, float alpha, float beta, int64_t mr);
+    /* A wide tile: MR rows x MLP_WIDE_PANELS full B panels, op(A)(r, p) = a_rows[r][p * cs_a] (a packed panel:
+     * a_rows[r] = panel + r, cs_a = MR; or A read in place, the caller pointing rows past mr at an existing row),
+     * step p of B panel q at b + q * panel_stride + p * row_stride (packed panels, or B's own rows read in place);
+     * rows r < mr stored; the same values and multiply-add order per element as gemm_micro. NULL in kernel sets
+     * without it. */
+    void (*gemm_micro_wide)(int64_t k, const float *const a_rows[MLP_MR], int64_t cs_a, const float *b,
+                            int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha, float beta,
+                            int64_t mr);
+    /* The same tile with op(A)(r, p) = a_columns[p][a_offset + r] (A transposed, its rows given one by one: the
+     * minibatch's rows of a dataset by index); rows past mr read a_offset. NULL in kernel sets without it. */
+    void (*gemm_micro_wide_columns)(int64_t k, const float *const *a_columns, int64_t a_offset, const float *b,
+                                    int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha,
+                                    float beta, int64_t mr);
 } mlp_kernels;
 
 #define MLP_WIDE_PANELS 4
@@ -78,10 +85,13 @@ extern const mlp_kernels mlp_kernels_avx2;
 #endif
 #if defined(MLP_HAVE_AVX2_KERNELS) && (defined(__GNUC__) || defined(__clang__))
 #  define MLP_HAVE_AVX512_KERNELS 1
-/* The AVX-512 set is the AVX2 one plus this wide tile (dispatch.c builds it once). */
-void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, int64_t rs_a, int64_t cs_a, const float *b,
+/* The AVX-512 set is the AVX2 one plus these wide tiles (dispatch.c builds it once). */
+void mlp_gemm_micro_wide_avx512(int64_t k, const float *const a_rows[MLP_MR], int64_t cs_a, const float *b,
                                 int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha, float beta,
                                 int64_t mr);
+void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns, int64_t a_offset, const float *b,
+                                        int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha,
+                                        float beta, int64_t mr);
 #endif
 
 /* The table chosen for this process (cpuid + xgetbv, MLNETMLP_ISA override), initialised once. */

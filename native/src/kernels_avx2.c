@@ -477,5 +477,6 @@ const mlp_kernels mlp_kernels_avx2 = {
     accumulate_avx2,
     sgd_update_avx2,
     adam_update_avx2,
-    NULL, /* no wide tile */
+    NULL, /* no wide tiles */
+    NULL,
 };

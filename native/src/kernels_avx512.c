@@ -7,9 +7,9 @@
 
 #include "kernels.h"
 
-#define WIDE_ROW_FMA(r)                                                  \
+#define WIDE_ROW_FMA(r, value)                                           \
     do {                                                                 \
-        const __m512 ar = _mm512_set1_ps(a##r[oa]);                      \
+        const __m512 ar = _mm512_set1_ps(value);                         \
         c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                      \
         c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                      \
         c##r##2 = _mm512_fmadd_ps(ar, b2, c##r##2);                      \
@@ -32,9 +32,13 @@ static inline void wide_store(float *c, __m512 acc, __m512 va, __m512 vb, float 
         wide_store(cr + 48, c##r##3, va, vb, beta);                      \
     }
 
-void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, int64_t rs_a, int64_t cs_a, const float *b,
-                                int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha, float beta,
-                                int64_t mr)
+/* The tile, with op(A)(r, p) at a_rows[r][p * cs_a] (by_columns == 0) or at a_columns[p][a_offset + r] (rows past
+ * mr read a_offset instead): inlined into the two entry points, so that each loop is specialised. */
+static inline __attribute__((always_inline)) void wide_tile(int by_columns, int64_t k, const float *const a_rows[MLP_MR],
+                                                           int64_t cs_a, const float *const *a_columns,
+                                                           int64_t a_offset, const float *b, int64_t panel_stride,
+                                                           int64_t row_stride, float *c, int64_t ldc, float alpha,
+                                                           float beta, int64_t mr)
 {
     for (int64_t r = 0; r < mr; ++r) /* C is touched only after the k loop: fetch it now */
         for (int64_t line = 0; line < 4; ++line) _mm_prefetch((const char *)(c + r * ldc + 16 * line), _MM_HINT_T0);
@@ -42,15 +46,39 @@ void mlp_gemm_micro_wide_avx512(int64_t k, const float *a, int64_t rs_a, int64_t
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
     __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-    /* rows past mr read row 0 instead (read in place, they may not exist); their results are not stored */
-    const float *a0 = a, *a1 = a + (mr > 1 ? rs_a : 0), *a2 = a + (mr > 2 ? 2 * rs_a : 0);
-    const float *a3 = a + (mr > 3 ? 3 * rs_a : 0), *a4 = a + (mr > 4 ? 4 * rs_a : 0), *a5 = a + (mr > 5 ? 5 * rs_a : 0);
+    const float *a0 = NULL, *a1 = NULL, *a2 = NULL, *a3 = NULL, *a4 = NULL, *a5 = NULL;
+    if (!by_columns)
+        a0 = a_rows[0], a1 = a_rows[1], a2 = a_rows[2], a3 = a_rows[3], a4 = a_rows[4], a5 = a_rows[5];
+    const int64_t o1 = a_offset + (mr > 1 ? 1 : 0), o2 = a_offset + (mr > 2 ? 2 : 0), o3 = a_offset + (mr > 3 ? 3 : 0);
+    const int64_t o4 = a_offset + (mr > 4 ? 4 : 0), o5 = a_offset + (mr > 5 ? 5 : 0);
     for (int64_t p = 0; p < k; ++p) {
-        const int64_t o = p * row_stride, oa = p * cs_a;
+        const int64_t o = p * row_stride;
         const __m512 b0 = _mm512_loadu_ps(p0 + o), b1 = _mm512_loadu_ps(p1 + o);
         const __m512 b2 = _mm512_loadu_ps(p2 + o), b3 = _mm512_loadu_ps(p3 + o);
-        WIDE_ROW_FMA(0); WIDE_ROW_FMA(1); WIDE_ROW_FMA(2); WIDE_ROW_FMA(3); WIDE_ROW_FMA(4); WIDE_ROW_FMA(5);
+        if (by_columns) {
+            const float *col = a_columns[p];
+            WIDE_ROW_FMA(0, col[a_offset]); WIDE_ROW_FMA(1, col[o1]); WIDE_ROW_FMA(2, col[o2]);
+            WIDE_ROW_FMA(3, col[o3]); WIDE_ROW_FMA(4, col[o4]); WIDE_ROW_FMA(5, col[o5]);
+        } else {
+            const int64_t oa = p * cs_a;
+            WIDE_ROW_FMA(0, a0[oa]); WIDE_ROW_FMA(1, a1[oa]); WIDE_ROW_FMA(2, a2[oa]);
+            WIDE_ROW_FMA(3, a3[oa]); WIDE_ROW_FMA(4, a4[oa]); WIDE_ROW_FMA(5, a5[oa]);
+        }
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     WIDE_ROW_STORE(0) WIDE_ROW_STORE(1) WIDE_ROW_STORE(2) WIDE_ROW_STORE(3) WIDE_ROW_STORE(4) WIDE_ROW_STORE(5)
+}
+
+void mlp_gemm_micro_wide_avx512(int64_t k, const float *const a_rows[MLP_MR], int64_t cs_a, const float *b,
+                                int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha, float beta,
+                                int64_t mr)
+{
+    wide_tile(0, k, a_rows, cs_a, NULL, 0, b, panel_stride, row_stride, c, ldc, alpha, beta, mr);
+}
+
+void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns, int64_t a_offset, const float *b,
+                                        int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha,
+                                        float beta, int64_t mr)
+{
+    wide_tile(1, k, NULL, 0, a_columns, a_offset, b, panel_stride, row_stride, c, ldc, alpha, beta, mr);
 }

@@ -197,5 +197,6 @@ const mlp_kernels mlp_kernels_generic = {
     accumulate_generic,
     sgd_update_generic,
     adam_update_generic,
-    NULL, /* no wide tile */
+    NULL, /* no wide tiles */
+    NULL,
 };

@@ -230,7 +230,7 @@ static void predict_run(void *ctx, int thread, int team)
             const int64_t ldz = last ? t->ldo : net->sizes[l + 1];
             const mlp_gemm_problem g = {0, 0, chunk, net->sizes[l + 1], net->sizes[l], 1.0f,
                                         h, ldh, net->params + net->weight_offset[l], net->sizes[l + 1], 0.0f, z, ldz,
-                                        net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
+                                        net->params + net->bias_offset[l], mlp_layer_activation(net, l), NULL};
             mlp_gemm_team(t->kern, &g, t->gemm_ws, thread, team);
             h = z;
             ldh = ldz;

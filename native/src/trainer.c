@@ -214,6 +214,7 @@ typedef struct pass {
     int update;         /* train: also apply the optimizer */
     const float *input; /* the network's input rows (x itself or the gathered copy) */
     int64_t ldin;
+    const int32_t *input_rows; /* or x with the batch's row indices, read by the GEMMs themselves */
 } pass;
 
 /* Rows [lo, hi) of the batch into dst (rows of `in` floats). The rows sit at random places in memory: copying
@@ -244,7 +245,7 @@ static void forward_team(const pass *ps, int thread, int team)
     const batch_data *d = ps->d;
     const mlp_network *net = t->net;
     const mlp_kernels *kern = mlp_kernels_get();
-    if (d->row_indices) { /* gather the batch's rows: each thread copies a share */
+    if (d->row_indices && !ps->input_rows) { /* gather the batch's rows: each thread copies a share */
         const int64_t in = net->sizes[0];
         int64_t lo, hi;
         share(ps->rows, 1, thread, team, &lo, &hi);
@@ -257,7 +258,8 @@ static void forward_team(const pass *ps, int thread, int team)
         const int64_t out = net->sizes[l + 1];
         const mlp_gemm_problem g = {0, 0, ps->rows, out, net->sizes[l], 1.0f, h, ldh,
                                     net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
-                                    net->params + net->bias_offset[l], mlp_layer_activation(net, l)};
+                                    net->params + net->bias_offset[l], mlp_layer_activation(net, l),
+                                    l == 0 ? ps->input_rows : NULL};
         mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
         if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
             const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
@@ -293,7 +295,8 @@ static void backward_team(const pass *ps, int thread, int team)
         }
         /* dW = H_prevᵀ dZ */
         const mlp_gemm_problem gw = {1, 0, in, out, rows, 1.0f, h_prev, ld_prev, dz, out, 0.0f,
-                                     t->grads + net->weight_offset[l], out, NULL, MLP_ACT_IDENTITY};
+                                     t->grads + net->weight_offset[l], out, NULL, MLP_ACT_IDENTITY,
+                                     l == 0 ? ps->input_rows : NULL};
         if (l == 0) {
             mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
             break;
@@ -301,7 +304,7 @@ static void backward_team(const pass *ps, int thread, int team)
         /* dH_prev = dZ Wᵀ, then through the previous layer's activation (threads take rows) */
         float *dh = t->delta[cur ^ 1];
         const mlp_gemm_problem gx = {0, 1, rows, in, out, 1.0f, dz, out, net->params + net->weight_offset[l], out,
-                                     0.0f, dh, in, NULL, MLP_ACT_IDENTITY};
+                                     0.0f, dh, in, NULL, MLP_ACT_IDENTITY, NULL};
         if (paired_gradients(team)) {
             /* dW and dH_prev are independent and take the same flops: one thread each, at its one-thread speed
              * (shared, these smaller GEMMs lost a quarter of it); the results are the same either way */
@@ -385,6 +388,22 @@ static void step_task_run(void *ctx, int thread, int team)
         update_team(st->ps.t, st->step_size, thread, team);
 }
 
+/* Whether the first layer's GEMMs (forward, and the weight gradient when training) can read the batch's rows of x
+ * by index, so that they need not be gathered first (the kernel sets and shapes where those GEMMs read A in place
+ * or pack it anyway). */
+static int reads_rows_by_index(const mlp_trainer *t, const batch_data *d, int64_t first, int64_t rows, int train)
+{
+    const mlp_network *net = t->net;
+    const mlp_kernels *kern = mlp_kernels_get();
+    const int64_t in = net->sizes[0], out = net->sizes[1];
+    const int32_t *idx = d->row_indices + first;
+    const mlp_gemm_problem forward = {0, 0, rows, out, in, 1.0f, d->x, d->ldx, net->params, out, 0.0f, t->acts[0], out,
+                                      NULL, MLP_ACT_IDENTITY, idx};
+    const mlp_gemm_problem weight_gradient = {1, 0, in, out, rows, 1.0f, d->x, d->ldx, t->delta[0], out, 0.0f, t->grads,
+                                              out, NULL, MLP_ACT_IDENTITY, idx};
+    return mlp_gemm_takes_row_indices(kern, &forward) && (!train || mlp_gemm_takes_row_indices(kern, &weight_gradient));
+}
+
 /* Forward (+ loss) and, when training, backward (+ update) over examples [first, first + rows). */
 static int32_t run_pass(mlp_trainer *t, const batch_data *d, int64_t first, int64_t rows, int train, int update,
                         float grad_scale, mlp_loss_sums *sums)
@@ -401,6 +420,11 @@ static int32_t run_pass(mlp_trainer *t, const batch_data *d, int64_t first, int6
     st.ps.update = update;
     st.ps.input = d->row_indices ? t->x_batch : d->x + first * d->ldx;
     st.ps.ldin = d->row_indices ? net->sizes[0] : d->ldx;
+    if (d->row_indices && reads_rows_by_index(t, d, first, rows, train)) {
+        st.ps.input = d->x;
+        st.ps.ldin = d->ldx;
+        st.ps.input_rows = d->row_indices + first;
+    }
     /* per-example arrays: through the batch's row indices, or offset to the first example */
     const int shifted = d->row_indices == NULL;
     const mlp_loss_batch lb = {net->loss, rows, net->sizes[L], t->acts[L - 1], net->sizes[L],
