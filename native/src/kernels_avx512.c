@@ -32,9 +32,13 @@ static inline void wide_store(float *c, __m512 acc, __m512 va, __m512 vb, float 
         wide_store(cr + 48, c##r##3, va, vb, beta);                      \
     }
 
-/* The tile, with op(A)(r, p) at a_rows[r][p * cs_a] (by_columns == 0) or at a_columns[p][a_offset + r] (rows past
- * mr read a_offset instead): inlined into the two entry points, so that each loop is specialised. */
-static inline __attribute__((always_inline)) void wide_tile(int by_columns, int64_t k, const float *const a_rows[MLP_MR],
+/* Where the tile finds op(A)(r, p): a packed panel a_rows[0][p * MR + r], a_rows[r][p * cs_a], or
+ * a_columns[p][a_offset + r] (rows past mr read a_offset instead). */
+enum { A_PACKED, A_ROWS, A_COLUMNS };
+
+/* The tile for one of those layouts: inlined into the entry points, so that each loop is specialised (the packed
+ * one with a single pointer: six row pointers cost square 1024 5% there). */
+static inline __attribute__((always_inline)) void wide_tile(int layout, int64_t k, const float *const a_rows[MLP_MR],
                                                            int64_t cs_a, const float *const *a_columns,
                                                            int64_t a_offset, const float *b, int64_t panel_stride,
                                                            int64_t row_stride, float *c, int64_t ldc, float alpha,
@@ -47,7 +51,7 @@ static inline __attribute__((always_inline)) void wide_tile(int by_columns, int6
     __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
     __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
     const float *a0 = NULL, *a1 = NULL, *a2 = NULL, *a3 = NULL, *a4 = NULL, *a5 = NULL;
-    if (!by_columns)
+    if (layout != A_COLUMNS)
         a0 = a_rows[0], a1 = a_rows[1], a2 = a_rows[2], a3 = a_rows[3], a4 = a_rows[4], a5 = a_rows[5];
     const int64_t o1 = a_offset + (mr > 1 ? 1 : 0), o2 = a_offset + (mr > 2 ? 2 : 0), o3 = a_offset + (mr > 3 ? 3 : 0);
     const int64_t o4 = a_offset + (mr > 4 ? 4 : 0), o5 = a_offset + (mr > 5 ? 5 : 0);
@@ -55,7 +59,11 @@ static inline __attribute__((always_inline)) void wide_tile(int by_columns, int6
         const int64_t o = p * row_stride;
         const __m512 b0 = _mm512_loadu_ps(p0 + o), b1 = _mm512_loadu_ps(p1 + o);
         const __m512 b2 = _mm512_loadu_ps(p2 + o), b3 = _mm512_loadu_ps(p3 + o);
-        if (by_columns) {
+        if (layout == A_PACKED) {
+            const float *ap = a0 + p * MLP_MR;
+            WIDE_ROW_FMA(0, ap[0]); WIDE_ROW_FMA(1, ap[1]); WIDE_ROW_FMA(2, ap[2]);
+            WIDE_ROW_FMA(3, ap[3]); WIDE_ROW_FMA(4, ap[4]); WIDE_ROW_FMA(5, ap[5]);
+        } else if (layout == A_COLUMNS) {
             const float *col = a_columns[p];
             WIDE_ROW_FMA(0, col[a_offset]); WIDE_ROW_FMA(1, col[o1]); WIDE_ROW_FMA(2, col[o2]);
             WIDE_ROW_FMA(3, col[o3]); WIDE_ROW_FMA(4, col[o4]); WIDE_ROW_FMA(5, col[o5]);
@@ -73,12 +81,16 @@ void mlp_gemm_micro_wide_avx512(int64_t k, const float *const a_rows[MLP_MR], in
                                 int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha, float beta,
                                 int64_t mr)
 {
-    wide_tile(0, k, a_rows, cs_a, NULL, 0, b, panel_stride, row_stride, c, ldc, alpha, beta, mr);
+    const float *const *r = a_rows;
+    if (cs_a == MLP_MR && r[1] == r[0] + 1 && r[2] == r[0] + 2 && r[3] == r[0] + 3 && r[4] == r[0] + 4 && r[5] == r[0] + 5)
+        wide_tile(A_PACKED, k, a_rows, cs_a, NULL, 0, b, panel_stride, row_stride, c, ldc, alpha, beta, mr);
+    else
+        wide_tile(A_ROWS, k, a_rows, cs_a, NULL, 0, b, panel_stride, row_stride, c, ldc, alpha, beta, mr);
 }
 
 void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns, int64_t a_offset, const float *b,
                                         int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha,
                                         float beta, int64_t mr)
 {
-    wide_tile(1, k, NULL, 0, a_columns, a_offset, b, panel_stride, row_stride, c, ldc, alpha, beta, mr);
+    wide_tile(A_COLUMNS, k, NULL, 0, a_columns, a_offset, b, panel_stride, row_stride, c, ldc, alpha, beta, mr);
 }
