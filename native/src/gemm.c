@@ -71,36 +71,12 @@ static const float *a_stored_row(const mlp_gemm_problem *g, int64_t r)
     return g->a + (g->a_rows ? (int64_t)g->a_rows[r] : r) * g->lda;
 }
 
-/* The packing of one micro-panel of op(A) from stored rows given by index: dst[p * MR + r] = op(A)(i + r, p0 + p). */
-static void pack_a_indexed(const mlp_gemm_problem *g, int64_t i, int64_t rows, int64_t p0, int64_t kc, float *dst)
-{
-    if (g->trans_a) { /* a row of op(A)'s K step p is MR consecutive floats of stored row p0 + p */
-        for (int64_t p = 0; p < kc; ++p, dst += MLP_MR) {
-            const float *src = a_stored_row(g, p0 + p) + i;
-            if (rows == MLP_MR) {
-                memcpy(dst, src, MLP_MR * sizeof(float));
-                continue;
-            }
-            for (int64_t r = 0; r < MLP_MR; ++r) dst[r] = r < rows ? src[r] : 0.0f;
-        }
-        return;
-    }
-    for (int64_t r = 0; r < MLP_MR; ++r) {
-        const float *src = r < rows ? a_stored_row(g, i + r) + p0 : NULL;
-        for (int64_t p = 0; p < kc; ++p) dst[p * MLP_MR + r] = src ? src[p] : 0.0f;
-    }
-}
-
 /* op(A)[i0 .. i0+mc, p0 .. p0+kc) into MR-row micro-panels, op(B)[p0 .. p0+kc, j0 .. j0+nc) into NR-column
  * micro-panels, zero-padded at the edges (the per-panel work is the ISA's). */
 static void pack_a_panel(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t i0, int64_t mc, int64_t p0,
                          int64_t kc, int64_t ir, float *pa)
 {
-    const int64_t i = i0 + ir;
-    if (g->a_rows) {
-        pack_a_indexed(g, i, min64(MLP_MR, mc - ir), p0, kc, pa + ir * kc);
-        return;
-    }
+    const int64_t i = i0 + ir; /* (never with row indices: mlp_gemm_takes_row_indices reads A in place) */
     const float *src = g->trans_a ? g->a + p0 * g->lda + i : g->a + i * g->lda + p0;
     kern->pack_a(g->trans_a, src, g->lda, min64(MLP_MR, mc - ir), kc, pa + ir * kc);
 }
@@ -161,12 +137,13 @@ static void scale_only(const mlp_kernels *kern, const mlp_gemm_problem *g, int64
 /* ---- the blocked path ------------------------------------------------------------------------ */
 
 /* Operands the wide tile reads in place, without packing: when every tile is a wide one (N in whole groups of
- * MLP_WIDE_PANELS panels, one jc block), B not transposed, and the region a K block reads small enough to stay
- * in half the L2 cache as it stands (the MLP's layers). That saves packing matrices a training step uses once,
+ * MLP_WIDE_PANELS panels, one jc block), B not transposed, and the region a K block reads at most the L2 cache's
+ * size as it stands (the MLP's layers at B = 128 and 256). That saves packing matrices a training step uses once,
  * and a team's shared blocks with their barriers. Larger regions are packed: read in place they span too many
  * pages and cache sets (square 960: 94 GFLOP/s with B in place against 103 packed), as do rows 4 KiB apart
- * (every row in the same cache sets). */
-#define IN_PLACE_MAX_FLOATS (128 * 1024)
+ * (every row in the same cache sets). 1 MiB measured better than 512 KiB (B = 256 forward 256x256x784 1.04 -> 1.09x
+ * OpenBLAS, 640^3 1.05 -> 1.08x). */
+#define IN_PLACE_MAX_FLOATS (256 * 1024)
 static int all_wide(const mlp_kernels *kern, const mlp_gemm_problem *g)
 {
     return kern->gemm_micro_wide && g->n % (MLP_WIDE_PANELS * MLP_NR) == 0 && g->n <= MLP_NC;
@@ -409,7 +386,7 @@ int mlp_gemm_takes_row_indices(const mlp_kernels *kern, const mlp_gemm_problem *
 {
     if (g->m == 0 || g->n == 0 || g->k == 0 || g->alpha == 0.0f || few_rows_path(g))
         return 0;
-    return g->trans_a ? g->n > MLP_NR : a_in_place(kern, g); /* the thin and one-panel paths read A in place */
+    return a_in_place(kern, g); /* the wide tiles; every other path reads A at a fixed stride or packs it so */
 }
 
 static int threads_for(const mlp_gemm_problem *g, int max_threads, double min_flops)

@@ -39,8 +39,8 @@ typedef struct mlp_gemm_problem {
  * micro-panels. */
 int mlp_gemm_threads(const mlp_gemm_problem *problem, int max_threads);
 
-/* Whether the problem's path can read A's stored rows by index (a_rows): the wide tile reading A in place, or
- * packing a transposed A (not the thin, few-row and unpacked paths). */
+/* Whether the problem's path can read A's stored rows by index (a_rows): the wide tiles reading A in place (the
+ * AVX-512 set, small operands; see gemm.c). */
 int mlp_gemm_takes_row_indices(const mlp_kernels *kernels, const mlp_gemm_problem *problem);
 
 /* Floats of workspace the driver needs for this shape on up to `threads` threads (with alignment slack). */
