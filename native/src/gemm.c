@@ -188,8 +188,8 @@ static int64_t tile_a_rows(const mlp_gemm_problem *g, const float *panel, int64_
     return panel ? MLP_MR : g->trans_a ? g->lda : 1;
 }
 
-/* The micro-tiles of rows [ic, ic + mc) x column panels [q0, q1) of the jc block, op(A) already packed. */
-/* pa: the packed A block, or NULL when A is read in place. */
+/* The micro-tiles of rows [ic, ic + mc) x column panels [q0, q1) of the jc block; pa is the packed A block, or NULL
+ * when A is read in place (then every tile is a wide one). */
 static void block_tiles(const mlp_kernels *kern, const mlp_gemm_problem *g, int64_t ic, int64_t mc, int64_t jc,
                         int64_t nc, int64_t pc, int64_t kc, const float *pa, b_view b, int64_t q0, int64_t q1, float beta,
                         int last_k)
@@ -307,8 +307,8 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
             /* a shorter last jc block moves the threads' panel ranges: wait until nobody reads the old ones */
             if (jc > 0)
                 mlp_barrier(team);
-            /* whole wide tiles when B is read in place (its panels are never packed for the 6x16 tile) */
-            split_range(panels_n, b_in_place(kern, g) ? MLP_WIDE_PANELS : 1, thread, team, &q0, &q1);
+            /* whole wide tiles when every tile is wide: an operand read in place is never packed for the 6x16 tile */
+            split_range(panels_n, all_wide(kern, g) ? MLP_WIDE_PANELS : 1, thread, team, &q0, &q1);
         }
         for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
             const int64_t kc = min64(k_block(g->k), g->k - pc);

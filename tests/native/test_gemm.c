@@ -129,24 +129,28 @@ static void test_alpha_beta(void)
 static void test_determinism(void)
 {
     uint64_t seed = 99;
-    /* the last: threads split columns over two NC blocks of different widths */
-    const int64_t shapes[][3] = {{128, 256, 784}, {784, 256, 128}, {128, 10, 128}, {300, 300, 300}, {2, 500, 700},
-                                 {30, 4200, 40}};
-    for (int s = 0; s < 6; ++s) {
+    /* {m, n, k, B transposed}: the MLP's forward, weight and input gradients (the last with A read in place and B
+     * packed, split by columns), the thin and few-row paths, and threads splitting columns over two NC blocks of
+     * different widths */
+    const int64_t shapes[][4] = {{128, 256, 784, 0}, {784, 256, 128, 0}, {128, 256, 128, 1}, {128, 10, 128, 0},
+                                 {300, 300, 300, 0}, {2, 500, 700, 0}, {30, 4200, 40, 0}};
+    for (int s = 0; s < 7; ++s) {
         const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        const int tb = (int)shapes[s][3];
+        const int64_t ldb = tb ? k : n;
         float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n));
         float *c1 = malloc(sizeof(float) * (size_t)(m * n)), *c2 = malloc(sizeof(float) * (size_t)(m * n));
         for (int64_t i = 0; i < m * k; ++i) a[i] = test_uniform(&seed);
         for (int64_t i = 0; i < k * n; ++i) b[i] = test_uniform(&seed);
         CHECK_OK(mlp_set_num_threads(1));
-        CHECK_OK(mlp_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c1, n));
+        CHECK_OK(mlp_sgemm(0, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c1, n));
         for (int threads = 2; threads <= 3; ++threads) {
             CHECK_OK(mlp_set_num_threads(threads));
             for (int rep = 0; rep < 8; ++rep) { /* a race between shared buffers would show here */
-                CHECK_OK(mlp_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c2, n));
+                CHECK_OK(mlp_sgemm(0, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c2, n));
                 CHECK(memcmp(c1, c2, sizeof(float) * (size_t)(m * n)) == 0,
-                      "shape %lldx%lldx%lld differs with %d threads (repetition %d)", (long long)m, (long long)n,
-                      (long long)k, threads, rep);
+                      "shape %lldx%lldx%lld (B transposed: %d) differs with %d threads (repetition %d)", (long long)m,
+                      (long long)n, (long long)k, tb, threads, rep);
             }
         }
         free(a), free(b), free(c1), free(c2);
