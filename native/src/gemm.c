@@ -149,7 +149,10 @@ static int all_wide(const mlp_kernels *kern, const mlp_gemm_problem *g)
     return kern->gemm_micro_wide && g->n % (MLP_WIDE_PANELS * MLP_NR) == 0 && g->n <= MLP_NC;
 }
 
-static int small_region(int64_t rows, int64_t ld) { return rows * ld <= IN_PLACE_MAX_FLOATS && ld % 1024 != 0; }
+static int small_region(int64_t rows, int64_t ld)
+{
+    return ld > 0 && rows <= IN_PLACE_MAX_FLOATS / ld && ld % 1024 != 0; /* (no product that could overflow) */
+}
 
 static int b_in_place(const mlp_kernels *kern, const mlp_gemm_problem *g)
 {

@@ -1,4 +1,5 @@
-/* AVX-512 wide GEMM tile: 6 rows x 64 columns (four packed 16-column B panels) in 24 zmm accumulators.
+/* AVX-512 wide GEMM tile: 6 rows x 64 columns (four 16-column B panels, packed or read in place) in 24 zmm
+ * accumulators, with A from a packed panel, from row pointers, or from one pointer per K step (rows by index).
  * The only translation unit compiled with -mavx512f; nothing here runs unless dispatch.c has checked cpuid
  * and xgetbv. With 32 registers one broadcast of A feeds four multiply-adds (two in the 6x16 AVX2 tile), so
  * the loads no longer compete with the multiply-adds. Values and multiply-add order per element are those

@@ -68,6 +68,13 @@ static float hinge(float z, float y, float scale, float *grad, int *correct)
     return margin > 0.0f ? margin : 0.0f;
 }
 
+int32_t mlp_loss_check_label(int32_t label, int64_t example, int64_t classes)
+{
+    MLP_CHECK(label >= 0 && label < classes, "label %d of row %lld is outside [0, %lld)", (int)label,
+              (long long)example, (long long)classes);
+    return MLP_OK;
+}
+
 /* Row r: its gradient (when wanted) and *out = its weighted loss, metric and weight. */
 static int32_t row_loss(const mlp_loss_batch *b, int64_t r, mlp_loss_sums *out)
 {
@@ -81,10 +88,9 @@ static int32_t row_loss(const mlp_loss_batch *b, int64_t r, mlp_loss_sums *out)
     double metric = 0.0;
     switch (b->loss) {
     case MLP_LOSS_SOFTMAX_CROSS_ENTROPY: {
-        const int32_t label = b->labels[ex];
-        if (label < 0 || label >= b->cols)
-            return mlp_fail(MLP_ERR_INVALID_ARGUMENT, "label %d of row %lld is outside [0, %lld)", (int)label,
-                            (long long)ex, (long long)b->cols);
+        const int32_t label = b->labels[ex], status = mlp_loss_check_label(label, ex, b->cols);
+        if (status != MLP_OK)
+            return status;
         loss = softmax_cross_entropy(b->cols, z, label, scale, g, &correct);
         metric = correct ? w : 0.0;
         break;
@@ -119,17 +125,18 @@ static int32_t row_loss(const mlp_loss_batch *b, int64_t r, mlp_loss_sums *out)
     return MLP_OK;
 }
 
+static void add_sums(mlp_loss_sums *to, const mlp_loss_sums *x)
+{
+    to->loss += x->loss;
+    to->metric += x->metric;
+    to->weight += x->weight;
+}
+
 void mlp_loss_total(const mlp_loss_sums *per_row, int64_t rows, mlp_loss_sums *sums)
 {
-    double loss_sum = 0.0, metric_sum = 0.0, weight_sum = 0.0;
-    for (int64_t r = 0; r < rows; ++r) {
-        loss_sum += per_row[r].loss;
-        metric_sum += per_row[r].metric;
-        weight_sum += per_row[r].weight;
-    }
-    sums->loss += loss_sum;
-    sums->metric += metric_sum;
-    sums->weight += weight_sum;
+    mlp_loss_sums batch = {0, 0, 0};
+    for (int64_t r = 0; r < rows; ++r) add_sums(&batch, per_row + r);
+    add_sums(sums, &batch);
 }
 
 int32_t mlp_loss_rows(const mlp_loss_batch *b, int64_t r0, int64_t r1, mlp_loss_sums *per_row)
@@ -144,18 +151,14 @@ int32_t mlp_loss_rows(const mlp_loss_batch *b, int64_t r0, int64_t r1, mlp_loss_
 
 int32_t mlp_loss_run(const mlp_loss_batch *b, mlp_loss_sums *sums)
 {
-    double loss_sum = 0.0, metric_sum = 0.0, weight_sum = 0.0;
+    mlp_loss_sums batch = {0, 0, 0};
     for (int64_t r = 0; r < b->rows; ++r) {
         mlp_loss_sums row;
         const int32_t status = row_loss(b, r, &row);
         if (status != MLP_OK)
             return status;
-        loss_sum += row.loss;
-        metric_sum += row.metric;
-        weight_sum += row.weight;
+        add_sums(&batch, &row);
     }
-    sums->loss += loss_sum;
-    sums->metric += metric_sum;
-    sums->weight += weight_sum;
+    add_sums(sums, &batch);
     return MLP_OK;
 }

@@ -34,6 +34,9 @@ int32_t mlp_loss_run(const mlp_loss_batch *batch, mlp_loss_sums *sums);
 int32_t mlp_loss_rows(const mlp_loss_batch *batch, int64_t r0, int64_t r1, mlp_loss_sums *per_row);
 void mlp_loss_total(const mlp_loss_sums *per_row, int64_t rows, mlp_loss_sums *sums);
 
+/* A class label in [0, classes), or a failure naming it and its example. */
+int32_t mlp_loss_check_label(int32_t label, int64_t example, int64_t classes);
+
 /* Checks that loss and output width fit together. */
 int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols);
 

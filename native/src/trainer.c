@@ -169,18 +169,13 @@ static int32_t check_batch_data(const mlp_trainer *t, const batch_data *d, int64
     const mlp_network *net = t->net;
     MLP_CHECK(d->ldx >= net->sizes[0], "ldx is %lld but the network has %d inputs", (long long)d->ldx, (int)net->sizes[0]);
     MLP_CHECK(d->x_rows >= 0, "x_rows must not be negative");
+    int64_t extent;
+    MLP_CHECK(mlp_mul_ok(d->x_rows, d->ldx, &extent) && extent <= INT64_MAX / (int64_t)sizeof(float),
+              "x of %lld rows with leading dimension %lld exceeds the address space", (long long)d->x_rows,
+              (long long)d->ldx);
     MLP_CHECK_NOT_NULL(d->x);
     if (net->loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY) {
         MLP_CHECK(d->labels != NULL && d->targets == NULL, "softmax cross-entropy takes labels (not targets)");
-        /* here, in the caller's thread (whose error message the caller reads), not in the team's loss */
-        const int32_t classes = net->sizes[net->num_layers];
-        for (int64_t r = 0; r < rows; ++r) {
-            const int64_t ex = d->row_indices ? d->row_indices[r] : r;
-            if (d->row_indices && (ex < 0 || ex >= d->x_rows))
-                continue; /* reported below */
-            MLP_CHECK(d->labels[ex] >= 0 && d->labels[ex] < classes, "label %d of row %lld is outside [0, %d)",
-                      (int)d->labels[ex], (long long)ex, (int)classes);
-        }
     } else {
         MLP_CHECK(d->targets != NULL && d->labels == NULL, "this loss takes targets (not labels)");
     }
@@ -190,6 +185,15 @@ static int32_t check_batch_data(const mlp_trainer *t, const batch_data *d, int64
                       (int)d->row_indices[r], (long long)d->x_rows);
     } else {
         MLP_CHECK(rows <= d->x_rows, "%lld rows requested but x has %lld", (long long)rows, (long long)d->x_rows);
+    }
+    if (net->loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY) {
+        /* here, in the caller's thread (whose error message the caller reads), not in the team's loss */
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t ex = d->row_indices ? d->row_indices[r] : r;
+            const int32_t status = mlp_loss_check_label(d->labels[ex], ex, net->sizes[net->num_layers]);
+            if (status != MLP_OK)
+                return status;
+        }
     }
     return MLP_OK;
 }

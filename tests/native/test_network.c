@@ -346,6 +346,13 @@ static void test_arguments(void)
     CHECK(mlp_trainer_step(t, x, 4, 4, NULL, 9, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT, "batch > max");
     CHECK(mlp_trainer_step(t, x, 4, 4, bad_idx, 2, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT,
           "row index past x accepted");
+    /* more rows than x has: reported before any label past x's rows is read (ASan checks the order) */
+    CHECK(mlp_trainer_step(t, x, 4, 4, NULL, 6, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT &&
+              strstr(mlp_last_error_message(), "rows requested") != NULL,
+          "6 rows of a 4-row x accepted: %s", mlp_last_error_message());
+    CHECK(mlp_trainer_step(t, x, INT64_MAX / 2, 4, NULL, 4, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT &&
+              strstr(mlp_last_error_message(), "address space") != NULL,
+          "an x beyond the address space accepted: %s", mlp_last_error_message());
     y[2] = 2;
     CHECK(mlp_trainer_step(t, x, 4, 4, NULL, 4, y, NULL, NULL, 1, &loss) == MLP_ERR_INVALID_ARGUMENT,
           "label out of range accepted");
