@@ -1,5 +1,6 @@
 /* AVX2 + FMA kernels. This is the only translation unit compiled with -mavx2 -mfma; nothing here
  * runs unless dispatch.c has checked cpuid and xgetbv. */
+#include <float.h>
 #include <immintrin.h>
 #include <math.h>
 
@@ -393,6 +394,15 @@ static void accumulate_avx2(int64_t n, const float *x, float *sum)
     for (; j < n; ++j) sum[j] += x[j];
 }
 
+/* Moments below the smallest normal float become zero (see flush_tiny in kernels_generic.c). */
+static inline __m256 flush_tiny8(__m256 x)
+{
+    const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    return _mm256_and_ps(x, _mm256_cmp_ps(magnitude, _mm256_set1_ps(FLT_MIN), _CMP_GE_OQ));
+}
+
+static inline float flush_tiny(float x) { return fabsf(x) >= FLT_MIN ? x : 0.0f; }
+
 static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity, float lr,
                             float momentum, int32_t nesterov, float l2, float decay)
 {
@@ -417,7 +427,7 @@ static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity
         __m256 wj = _mm256_loadu_ps(w + j);
         const __m256 grad = _mm256_fmadd_ps(vl2, wj, _mm256_loadu_ps(g + j));
         wj = _mm256_sub_ps(wj, _mm256_mul_ps(vdecay, wj));
-        const __m256 vel = _mm256_fnmadd_ps(vlr, grad, _mm256_mul_ps(vmom, _mm256_loadu_ps(velocity + j)));
+        const __m256 vel = flush_tiny8(_mm256_fnmadd_ps(vlr, grad, _mm256_mul_ps(vmom, _mm256_loadu_ps(velocity + j))));
         _mm256_storeu_ps(velocity + j, vel);
         const __m256 step = nesterov ? _mm256_fnmadd_ps(vlr, grad, _mm256_mul_ps(vmom, vel)) : vel;
         _mm256_storeu_ps(w + j, _mm256_add_ps(wj, step));
@@ -425,7 +435,7 @@ static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity
     for (; j < n; ++j) {
         const float grad = g[j] + l2 * w[j];
         w[j] -= decay * w[j];
-        const float vel = momentum * velocity[j] - lr * grad;
+        const float vel = flush_tiny(momentum * velocity[j] - lr * grad);
         velocity[j] = vel;
         w[j] += nesterov ? momentum * vel - lr * grad : vel;
     }
@@ -443,8 +453,8 @@ static void adam_update_avx2(int64_t n, float *w, const float *g, float *m, floa
         __m256 wj = _mm256_loadu_ps(w + j);
         const __m256 grad = _mm256_fmadd_ps(vl2, wj, _mm256_loadu_ps(g + j));
         wj = _mm256_sub_ps(wj, _mm256_mul_ps(vdecay, wj));
-        const __m256 mj = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + j), _mm256_mul_ps(vb1c, grad));
-        const __m256 vj = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + j), _mm256_mul_ps(vb2c, _mm256_mul_ps(grad, grad)));
+        const __m256 mj = flush_tiny8(_mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + j), _mm256_mul_ps(vb1c, grad)));
+        const __m256 vj = flush_tiny8(_mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + j), _mm256_mul_ps(vb2c, _mm256_mul_ps(grad, grad))));
         _mm256_storeu_ps(m + j, mj);
         _mm256_storeu_ps(v + j, vj);
         const __m256 denom = _mm256_add_ps(_mm256_sqrt_ps(vj), veps);
@@ -453,8 +463,8 @@ static void adam_update_avx2(int64_t n, float *w, const float *g, float *m, floa
     for (; j < n; ++j) {
         const float grad = g[j] + l2 * w[j];
         w[j] -= decay * w[j];
-        const float mj = beta1 * m[j] + (1.0f - beta1) * grad;
-        const float vj = beta2 * v[j] + (1.0f - beta2) * grad * grad;
+        const float mj = flush_tiny(beta1 * m[j] + (1.0f - beta1) * grad);
+        const float vj = flush_tiny(beta2 * v[j] + (1.0f - beta2) * grad * grad);
         m[j] = mj;
         v[j] = vj;
         w[j] -= step_size * mj / (sqrtf(vj) + epsilon);

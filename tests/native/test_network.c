@@ -203,6 +203,43 @@ static void test_adamw(void)
     }
 }
 
+/* A decaying optimizer moment (Adam's m and v, SGD's velocity) that falls below the smallest normal float becomes
+ * zero: subnormal arithmetic is slow. Input 0 is tiny in the first step and zero afterwards, so its weights'
+ * moments start tiny and shrink by beta1 (momentum) each step (Adam's v underflows to zero at once); their steps are
+ * visible next to weights that start at zero until the moments drop below FLT_MIN (after 14-41 steps). Eight
+ * outputs, so that the vector loops of the update see input 0's weights. */
+static void test_optimizers_flush_tiny_moments(void)
+{
+    enum { OUT = 8, STEPS = 60 };
+    const int32_t sizes[2] = {2, OUT};
+    const int32_t y = 0;
+    for (int adam = 0; adam <= 1; ++adam) {
+        mlp_network *net;
+        CHECK_OK(mlp_network_create(1, sizes, MLP_ACT_IDENTITY, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        mlp_train_config c = test_train_config(adam ? MLP_OPT_ADAM : MLP_OPT_SGD, 0.01f, 1, 1);
+        c.momentum = adam ? 0.0f : 0.9f;
+        mlp_trainer *t;
+        CHECK_OK(mlp_trainer_create(net, &c, &t));
+        static float w[STEPS + 1][2 * OUT];
+        float b[OUT];
+        for (int step = 1; step <= STEPS; ++step) {
+            const float x[2] = {step > 1 ? 0.0f : adam ? 4e-36f : 1e-34f, 1.0f};
+            double loss;
+            CHECK_OK(mlp_trainer_step(t, x, 2, 1, NULL, 1, &y, NULL, NULL, 1, &loss));
+            CHECK_OK(mlp_network_get_layer(net, 0, w[step], 2 * OUT, b, OUT));
+        }
+        for (int j = 0; j < OUT; ++j) { /* input 0's weights: w[.][j] */
+            CHECK(w[1][j] != 0.0f && fabsf(w[1][j]) < 1e-30f, "adam=%d output %d: the tiny input's first step is %g",
+                  adam, j, w[1][j]);
+            CHECK(w[8][j] != w[6][j], "adam=%d output %d: a normal moment made no step (%g)", adam, j, w[6][j]);
+            CHECK(w[STEPS][j] == w[45][j], "adam=%d output %d: a moment below FLT_MIN still moves the weight (%g -> %g)",
+                  adam, j, w[45][j], w[STEPS][j]);
+        }
+        mlp_trainer_destroy(t);
+        mlp_network_destroy(net);
+    }
+}
+
 /* Dropout changes the training loss (masks are live) but neither evaluation nor scoring. */
 static void test_dropout_only_while_training(void)
 {
@@ -377,6 +414,7 @@ int main(void)
     test_learns_xor();
     test_consistency();
     test_adamw();
+    test_optimizers_flush_tiny_moments();
     test_dropout_only_while_training();
     test_predict_threads();
     test_team_loss();
