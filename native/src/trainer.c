@@ -2,29 +2,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "dropout.h"
 #include "errors.h"
 #include "gemm.h"
-#include "loss.h"
 #include "memory.h"
-#include "network.h"
-#include "threads.h"
-
-struct mlp_trainer {
-    mlp_network *net;
-    mlp_train_config config;
-    int threads;
-    int64_t max_batch;
-    int64_t step_count;          /* Adam's t */
-    float *grads;                /* same layout as net->params */
-    float *moment1, *moment2;    /* Adam m, v; SGD velocity in moment1 */
-    float *x_batch;              /* gathered inputs, max_batch x sizes[0] */
-    float *acts[MLP_MAX_LAYERS]; /* layer outputs, max_batch x sizes[l + 1] */
-    float *delta[2];             /* backprop buffers, max_batch x widest layer */
-    mlp_loss_sums *row_losses;   /* max_batch: each row's loss, added up in row order */
-    float *gemm_ws;
-    int64_t gradient_ws_floats;  /* one thread's share of gemm_ws for the paired gradient GEMMs */
-};
+#include "trainer.h"
 
 static void trainer_free(mlp_trainer *t)
 {
@@ -67,8 +48,6 @@ static int32_t check_config(const mlp_train_config *c)
     return MLP_OK;
 }
 
-/* A team of two computes a hidden layer's two gradient GEMMs side by side, one each (see backward_team). */
-static int paired_gradients(int team) { return team == 2; }
 
 /* The GEMM workspace: enough for any layer's GEMMs shared by the team, and for two single-thread gradient GEMMs
  * side by side (*gradient_floats each). */
@@ -153,18 +132,9 @@ MLP_API int32_t mlp_trainer_set_learning_rate(mlp_trainer *trainer, float learni
     return MLP_OK;
 }
 
-/* ---- the step --------------------------------------------------------------------------------- */
+/* ---- the step (the team's pass itself is in training_step.c) ------------------------------------ */
 
-typedef struct batch_data {
-    const float *x;
-    int64_t ldx, x_rows;
-    const int32_t *row_indices;
-    const int32_t *labels;
-    const float *targets;
-    const float *weights;
-} batch_data;
-
-static int32_t check_batch_data(const mlp_trainer *t, const batch_data *d, int64_t rows)
+static int32_t check_batch_data(const mlp_trainer *t, const mlp_batch_data *d, int64_t rows)
 {
     const mlp_network *net = t->net;
     MLP_CHECK(d->ldx >= net->sizes[0], "ldx is %lld but the network has %d inputs", (long long)d->ldx, (int)net->sizes[0]);
@@ -198,204 +168,10 @@ static int32_t check_batch_data(const mlp_trainer *t, const batch_data *d, int64
     return MLP_OK;
 }
 
-/* The contiguous share [*lo, *hi) of `count` items that thread `thread` of `team` takes, in blocks of `unit`. */
-static void share(int64_t count, int64_t unit, int thread, int team, int64_t *lo, int64_t *hi)
-{
-    const int64_t blocks = (count + unit - 1) / unit, per = blocks / team, extra = blocks % team;
-    const int64_t first = thread * per + (thread < extra ? thread : extra), n = per + (thread < extra ? 1 : 0);
-    *lo = first * unit < count ? first * unit : count;
-    *hi = (first + n) * unit < count ? (first + n) * unit : count;
-}
-
-/* One pass (forward, and for training: loss, backward, update) of `rows` rows starting at example `first`,
- * run by a team of threads that meet at barriers between the stages. Every value is computed by one
- * thread with the same arithmetic whatever the team size, so results do not depend on it. */
-typedef struct pass {
-    mlp_trainer *t;
-    const batch_data *d;
-    int64_t first, rows;
-    int train;          /* 0: forward only */
-    int update;         /* train: also apply the optimizer */
-    const float *input; /* the network's input rows (x itself or the gathered copy) */
-    int64_t ldin;
-    const int32_t *input_rows; /* or x with the batch's row indices, read by the GEMMs themselves */
-} pass;
-
-/* Rows [lo, hi) of the batch into dst (rows of `in` floats). The rows sit at random places in memory: copying
- * GATHER_ROWS of them side by side, a cache line from each in turn, keeps that many memory streams in flight
- * where one row after another would wait for each row's first lines. */
-#define GATHER_ROWS 4
-#define LINE_FLOATS 16
-static void gather_rows(const batch_data *d, int64_t first, int64_t lo, int64_t hi, int64_t in, float *dst)
-{
-    int64_t r = lo;
-    for (; r + GATHER_ROWS <= hi; r += GATHER_ROWS) {
-        const float *src[GATHER_ROWS];
-        for (int q = 0; q < GATHER_ROWS; ++q) src[q] = d->x + (int64_t)d->row_indices[first + r + q] * d->ldx;
-        int64_t j = 0;
-        for (; j + LINE_FLOATS <= in; j += LINE_FLOATS)
-            for (int q = 0; q < GATHER_ROWS; ++q)
-                memcpy(dst + (r + q) * in + j, src[q] + j, LINE_FLOATS * sizeof(float));
-        for (int q = 0; q < GATHER_ROWS && j < in; ++q)
-            memcpy(dst + (r + q) * in + j, src[q] + j, (size_t)(in - j) * sizeof(float));
-    }
-    for (; r < hi; ++r)
-        memcpy(dst + r * in, d->x + (int64_t)d->row_indices[first + r] * d->ldx, (size_t)in * sizeof(float));
-}
-
-static void forward_team(const pass *ps, int thread, int team)
-{
-    mlp_trainer *t = ps->t;
-    const batch_data *d = ps->d;
-    const mlp_network *net = t->net;
-    const mlp_kernels *kern = mlp_kernels_get();
-    if (d->row_indices && !ps->input_rows) { /* gather the batch's rows: each thread copies a share */
-        const int64_t in = net->sizes[0];
-        int64_t lo, hi;
-        share(ps->rows, 1, thread, team, &lo, &hi);
-        gather_rows(d, ps->first, lo, hi, in, t->x_batch);
-        mlp_barrier(team);
-    }
-    const float *h = ps->input;
-    int64_t ldh = ps->ldin;
-    for (int32_t l = 0; l < net->num_layers; ++l) {
-        const int64_t out = net->sizes[l + 1];
-        const mlp_gemm_problem g = {0, 0, ps->rows, out, net->sizes[l], 1.0f, h, ldh,
-                                    net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
-                                    net->params + net->bias_offset[l], mlp_layer_activation(net, l),
-                                    l == 0 ? ps->input_rows : NULL};
-        mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
-        if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
-            const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
-            int64_t lo, hi;
-            share(ps->rows, 1, thread, team, &lo, &hi);
-            for (int64_t r = lo; r < hi; ++r) mlp_dropout_forward(&drop, l, r, out, t->acts[l] + r * out);
-            mlp_barrier(team);
-        }
-        h = t->acts[l];
-        ldh = out;
-    }
-}
-
-static void backward_team(const pass *ps, int thread, int team)
-{
-    mlp_trainer *t = ps->t;
-    const mlp_network *net = t->net;
-    const mlp_kernels *kern = mlp_kernels_get();
-    const int64_t rows = ps->rows;
-    int cur = 0; /* delta[cur] holds dLoss/dZ of layer l */
-    for (int32_t l = net->num_layers - 1; l >= 0; --l) {
-        const int64_t in = net->sizes[l], out = net->sizes[l + 1];
-        const float *h_prev = l > 0 ? t->acts[l - 1] : ps->input;
-        const int64_t ld_prev = l > 0 ? in : ps->ldin;
-        const float *dz = t->delta[cur];
-        /* db = column sums of dZ: threads take columns, so each sum keeps its row order */
-        int64_t c0, c1;
-        share(out, 16, thread, team, &c0, &c1);
-        float *db = t->grads + net->bias_offset[l];
-        if (c1 > c0) {
-            memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
-            for (int64_t r = 0; r < rows; ++r) kern->accumulate(c1 - c0, dz + r * out + c0, db + c0);
-        }
-        /* dW = H_prevᵀ dZ */
-        const mlp_gemm_problem gw = {1, 0, in, out, rows, 1.0f, h_prev, ld_prev, dz, out, 0.0f,
-                                     t->grads + net->weight_offset[l], out, NULL, MLP_ACT_IDENTITY,
-                                     l == 0 ? ps->input_rows : NULL};
-        if (l == 0) {
-            mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
-            break;
-        }
-        /* dH_prev = dZ Wᵀ, then through the previous layer's activation (threads take rows) */
-        float *dh = t->delta[cur ^ 1];
-        const mlp_gemm_problem gx = {0, 1, rows, in, out, 1.0f, dz, out, net->params + net->weight_offset[l], out,
-                                     0.0f, dh, in, NULL, MLP_ACT_IDENTITY, NULL};
-        if (paired_gradients(team)) {
-            /* dW and dH_prev are independent and take the same flops: one thread each, at its one-thread speed
-             * (shared, these smaller GEMMs lost a quarter of it); the results are the same either way */
-            mlp_gemm(kern, thread == 0 ? &gw : &gx, 1, t->gemm_ws + thread * t->gradient_ws_floats);
-            mlp_barrier(team);
-        } else {
-            mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
-            mlp_gemm_team(kern, &gx, t->gemm_ws, thread, team);
-        }
-        const int32_t act = mlp_layer_activation(net, l - 1);
-        int64_t r0, r1;
-        share(rows, 1, thread, team, &r0, &r1);
-        if (t->config.dropout_rate > 0.0f) {
-            const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
-            for (int64_t r = r0; r < r1; ++r)
-                mlp_dropout_activation_backward(&drop, l - 1, r, act, in, h_prev + r * in, dh + r * in);
-        } else {
-            for (int64_t r = r0; r < r1; ++r) kern->activation_backward(act, in, h_prev + r * in, dh + r * in);
-        }
-        mlp_barrier(team);
-        cur ^= 1;
-    }
-}
-
-static void update_team(mlp_trainer *t, float step_size, int thread, int team)
-{
-    const mlp_network *net = t->net;
-    const mlp_kernels *kern = mlp_kernels_get();
-    const mlp_train_config *c = &t->config;
-    for (int32_t l = 0; l < net->num_layers; ++l) {
-        /* weights get the L2 term, biases do not; threads take element ranges (the update is element-wise) */
-        const int64_t offsets[2] = {net->weight_offset[l], net->bias_offset[l]};
-        const int64_t counts[2] = {(int64_t)net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
-        for (int part = 0; part < 2; ++part) {
-            int64_t lo, hi;
-            share(counts[part], 16, thread, team, &lo, &hi);
-            if (hi <= lo) continue;
-            const int64_t o = offsets[part] + lo, n = hi - lo;
-            const float l2 = part == 0 ? c->l2 : 0.0f, decay = part == 0 ? c->learning_rate * c->weight_decay : 0.0f;
-            if (c->optimizer == MLP_OPT_ADAM)
-                kern->adam_update(n, net->params + o, t->grads + o, t->moment1 + o, t->moment2 + o, step_size,
-                                  c->beta1, c->beta2, c->epsilon, l2, decay);
-            else
-                kern->sgd_update(n, net->params + o, t->grads + o, t->moment1 ? t->moment1 + o : NULL,
-                                 c->learning_rate, c->momentum, c->nesterov, l2, decay);
-        }
-    }
-}
-
-typedef struct step_task {
-    pass ps;
-    mlp_loss_batch loss;
-    mlp_loss_sums sums;              /* the batch's total (thread 0's copy) */
-    int32_t status[MLP_MAX_THREADS]; /* each thread's share of the loss */
-    float step_size;
-} step_task;
-
-static void step_task_run(void *ctx, int thread, int team)
-{
-    step_task *st = ctx;
-    forward_team(&st->ps, thread, team);
-    /* threads take rows; every thread then adds up all rows' losses in row order (the same total whatever
-     * the team) to decide whether to go on */
-    mlp_trainer *t = st->ps.t;
-    int64_t r0, r1;
-    share(st->ps.rows, 1, thread, team, &r0, &r1);
-    st->status[thread] = mlp_loss_rows(&st->loss, r0, r1, t->row_losses);
-    mlp_barrier(team);
-    for (int i = 0; i < team; ++i)
-        if (st->status[i] != MLP_OK)
-            return;
-    mlp_loss_sums total = {0, 0, 0};
-    mlp_loss_total(t->row_losses, st->ps.rows, &total);
-    if (thread == 0)
-        st->sums = total;
-    /* a non-finite loss: stop before anything is changed (the caller reports it) */
-    if (!st->ps.train || !isfinite(total.loss))
-        return;
-    backward_team(&st->ps, thread, team);
-    if (st->ps.update)
-        update_team(st->ps.t, st->step_size, thread, team);
-}
-
 /* Whether the first layer's GEMMs (forward, and the weight gradient when training) can read the batch's rows of x
  * by index, so that they need not be gathered first (the kernel sets and shapes where those GEMMs read A in place
  * or pack it anyway). */
-static int reads_rows_by_index(const mlp_trainer *t, const batch_data *d, int64_t first, int64_t rows, int train)
+static int reads_rows_by_index(const mlp_trainer *t, const mlp_batch_data *d, int64_t first, int64_t rows, int train)
 {
     const mlp_network *net = t->net;
     const mlp_kernels *kern = mlp_kernels_get();
@@ -409,12 +185,12 @@ static int reads_rows_by_index(const mlp_trainer *t, const batch_data *d, int64_
 }
 
 /* Forward (+ loss) and, when training, backward (+ update) over examples [first, first + rows). */
-static int32_t run_pass(mlp_trainer *t, const batch_data *d, int64_t first, int64_t rows, int train, int update,
+static int32_t run_pass(mlp_trainer *t, const mlp_batch_data *d, int64_t first, int64_t rows, int train, int update,
                         float grad_scale, mlp_loss_sums *sums)
 {
     const mlp_network *net = t->net;
     const int32_t L = net->num_layers;
-    step_task st;
+    mlp_step_task st;
     memset(&st, 0, sizeof st);
     st.ps.t = t;
     st.ps.d = d;
@@ -449,7 +225,7 @@ static int32_t run_pass(mlp_trainer *t, const batch_data *d, int64_t first, int6
     }
     /* a batch this small is not worth a fork-join */
     const double flops = 2.0 * (double)rows * (double)net->parameter_count * (train ? 3.0 : 1.0);
-    mlp_parallel(flops < 4e6 ? 1 : t->threads, step_task_run, &st);
+    mlp_parallel(flops < 4e6 ? 1 : t->threads, mlp_step_task_run, &st);
     for (int i = 0; i < MLP_MAX_THREADS; ++i)
         if (st.status[i] != MLP_OK) /* labels are checked beforehand: cannot happen */
             return i == 0 ? st.status[i] : mlp_fail(st.status[i], "the loss failed on a worker thread");
@@ -471,7 +247,7 @@ MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t l
     MLP_CHECK(batch_rows >= 1 && batch_rows <= trainer->max_batch, "batch_rows must be in [1, %lld], got %d",
               (long long)trainer->max_batch, (int)batch_rows);
     MLP_CHECK(update_weights == 0 || update_weights == 1, "update must be 0 or 1");
-    const batch_data d = {x, ldx, x_rows, row_indices, labels, targets, weights};
+    const mlp_batch_data d = {x, ldx, x_rows, row_indices, labels, targets, weights};
     int32_t status = check_batch_data(trainer, &d, batch_rows);
     if (status != MLP_OK) return status;
 
@@ -516,7 +292,7 @@ MLP_API int32_t mlp_trainer_evaluate(mlp_trainer *trainer, const float *x, int64
     MLP_CHECK_NOT_NULL(loss_sum);
     MLP_CHECK_NOT_NULL(metric_sum);
     MLP_CHECK_NOT_NULL(weight_sum);
-    const batch_data d = {x, ldx, x_rows, row_indices, labels, targets, weights};
+    const mlp_batch_data d = {x, ldx, x_rows, row_indices, labels, targets, weights};
     int32_t status = check_batch_data(trainer, &d, rows);
     if (status != MLP_OK) return status;
     mlp_loss_sums sums = {0, 0, 0};

@@ -1,0 +1,70 @@
+/* The trainer object, shared by its API (trainer.c) and the team's pass through a minibatch (training_step.c). */
+#ifndef MLP_TRAINER_H
+#define MLP_TRAINER_H
+
+#include <stdint.h>
+
+#include "loss.h"
+#include "mlnetmlp.h"
+#include "network.h"
+#include "threads.h" /* MLP_MAX_THREADS */
+
+struct mlp_trainer {
+    mlp_network *net;
+    mlp_train_config config;
+    int threads;
+    int64_t max_batch;
+    int64_t step_count;          /* Adam's t */
+    float *grads;                /* same layout as net->params */
+    float *moment1, *moment2;    /* Adam m, v; SGD velocity in moment1 */
+    float *x_batch;              /* gathered inputs, max_batch x sizes[0] */
+    float *acts[MLP_MAX_LAYERS]; /* layer outputs, max_batch x sizes[l + 1] */
+    float *delta[2];             /* backprop buffers, max_batch x widest layer */
+    mlp_loss_sums *row_losses;   /* max_batch: each row's loss, added up in row order */
+    float *gemm_ws;
+    int64_t gradient_ws_floats;  /* one thread's share of gemm_ws for the paired gradient GEMMs */
+};
+
+/* A team of two computes a hidden layer's two gradient GEMMs side by side, one each (see backward_team in
+ * training_step.c); the trainer's workspace makes room for that. */
+static inline int paired_gradients(int team) { return team == 2; }
+
+/* The caller's data for a step or an evaluation. */
+
+typedef struct mlp_batch_data {
+    const float *x;
+    int64_t ldx, x_rows;
+    const int32_t *row_indices;
+    const int32_t *labels;
+    const float *targets;
+    const float *weights;
+} mlp_batch_data;
+
+/* One pass (forward, and for training: loss, backward, update) of `rows` rows starting at example `first`,
+ * run by a team of threads that meet at barriers between the stages. Every value is computed by one
+ * thread with the same arithmetic whatever the team size, so results do not depend on it. */
+typedef struct mlp_pass {
+    mlp_trainer *t;
+    const mlp_batch_data *d;
+    int64_t first, rows;
+    int train;          /* 0: forward only */
+    int update;         /* train: also apply the optimizer */
+    const float *input; /* the network's input rows (x itself or the gathered copy) */
+    int64_t ldin;
+    const int32_t *input_rows; /* or x with the batch's row indices, read by the GEMMs themselves */
+} mlp_pass;
+
+/* A pass with its loss: what every thread of the team gets. */
+typedef struct mlp_step_task {
+    mlp_pass ps;
+    mlp_loss_batch loss;
+    mlp_loss_sums sums;              /* the batch's total (thread 0's copy) */
+    int32_t status[MLP_MAX_THREADS]; /* each thread's share of the loss */
+    float step_size;
+} mlp_step_task;
+
+/* The mlp_parallel task of a pass (ctx: an mlp_step_task): forward and loss, and when training, backward and
+ * the optimizer update. */
+void mlp_step_task_run(void *ctx, int thread, int team);
+
+#endif

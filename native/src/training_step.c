@@ -1,0 +1,180 @@
+/* One pass of a team through a minibatch: gather, forward with the loss, backward, optimizer update, the stages
+ * separated by barriers. */
+#include <math.h>
+#include <string.h>
+
+#include "dropout.h"
+#include "gemm.h"
+#include "trainer.h"
+
+/* The contiguous share [*lo, *hi) of `count` items that thread `thread` of `team` takes, in blocks of `unit`. */
+static void share(int64_t count, int64_t unit, int thread, int team, int64_t *lo, int64_t *hi)
+{
+    const int64_t blocks = (count + unit - 1) / unit, per = blocks / team, extra = blocks % team;
+    const int64_t first = thread * per + (thread < extra ? thread : extra), n = per + (thread < extra ? 1 : 0);
+    *lo = first * unit < count ? first * unit : count;
+    *hi = (first + n) * unit < count ? (first + n) * unit : count;
+}
+
+/* Rows [lo, hi) of the batch into dst (rows of `in` floats). The rows sit at random places in memory: copying
+ * GATHER_ROWS of them side by side, a cache line from each in turn, keeps that many memory streams in flight
+ * where one row after another would wait for each row's first lines. */
+#define GATHER_ROWS 4
+#define LINE_FLOATS 16
+static void gather_rows(const mlp_batch_data *d, int64_t first, int64_t lo, int64_t hi, int64_t in, float *dst)
+{
+    int64_t r = lo;
+    for (; r + GATHER_ROWS <= hi; r += GATHER_ROWS) {
+        const float *src[GATHER_ROWS];
+        for (int q = 0; q < GATHER_ROWS; ++q) src[q] = d->x + (int64_t)d->row_indices[first + r + q] * d->ldx;
+        int64_t j = 0;
+        for (; j + LINE_FLOATS <= in; j += LINE_FLOATS)
+            for (int q = 0; q < GATHER_ROWS; ++q)
+                memcpy(dst + (r + q) * in + j, src[q] + j, LINE_FLOATS * sizeof(float));
+        for (int q = 0; q < GATHER_ROWS && j < in; ++q)
+            memcpy(dst + (r + q) * in + j, src[q] + j, (size_t)(in - j) * sizeof(float));
+    }
+    for (; r < hi; ++r)
+        memcpy(dst + r * in, d->x + (int64_t)d->row_indices[first + r] * d->ldx, (size_t)in * sizeof(float));
+}
+
+static void forward_team(const mlp_pass *ps, int thread, int team)
+{
+    mlp_trainer *t = ps->t;
+    const mlp_batch_data *d = ps->d;
+    const mlp_network *net = t->net;
+    const mlp_kernels *kern = mlp_kernels_get();
+    if (d->row_indices && !ps->input_rows) { /* gather the batch's rows: each thread copies a share */
+        const int64_t in = net->sizes[0];
+        int64_t lo, hi;
+        share(ps->rows, 1, thread, team, &lo, &hi);
+        gather_rows(d, ps->first, lo, hi, in, t->x_batch);
+        mlp_barrier(team);
+    }
+    const float *h = ps->input;
+    int64_t ldh = ps->ldin;
+    for (int32_t l = 0; l < net->num_layers; ++l) {
+        const int64_t out = net->sizes[l + 1];
+        const mlp_gemm_problem g = {0, 0, ps->rows, out, net->sizes[l], 1.0f, h, ldh,
+                                    net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
+                                    net->params + net->bias_offset[l], mlp_layer_activation(net, l),
+                                    l == 0 ? ps->input_rows : NULL};
+        mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
+        if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
+            const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
+            int64_t lo, hi;
+            share(ps->rows, 1, thread, team, &lo, &hi);
+            for (int64_t r = lo; r < hi; ++r) mlp_dropout_forward(&drop, l, r, out, t->acts[l] + r * out);
+            mlp_barrier(team);
+        }
+        h = t->acts[l];
+        ldh = out;
+    }
+}
+
+static void backward_team(const mlp_pass *ps, int thread, int team)
+{
+    mlp_trainer *t = ps->t;
+    const mlp_network *net = t->net;
+    const mlp_kernels *kern = mlp_kernels_get();
+    const int64_t rows = ps->rows;
+    int cur = 0; /* delta[cur] holds dLoss/dZ of layer l */
+    for (int32_t l = net->num_layers - 1; l >= 0; --l) {
+        const int64_t in = net->sizes[l], out = net->sizes[l + 1];
+        const float *h_prev = l > 0 ? t->acts[l - 1] : ps->input;
+        const int64_t ld_prev = l > 0 ? in : ps->ldin;
+        const float *dz = t->delta[cur];
+        /* db = column sums of dZ: threads take columns, so each sum keeps its row order */
+        int64_t c0, c1;
+        share(out, 16, thread, team, &c0, &c1);
+        float *db = t->grads + net->bias_offset[l];
+        if (c1 > c0) {
+            memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
+            for (int64_t r = 0; r < rows; ++r) kern->accumulate(c1 - c0, dz + r * out + c0, db + c0);
+        }
+        /* dW = H_prevᵀ dZ */
+        const mlp_gemm_problem gw = {1, 0, in, out, rows, 1.0f, h_prev, ld_prev, dz, out, 0.0f,
+                                     t->grads + net->weight_offset[l], out, NULL, MLP_ACT_IDENTITY,
+                                     l == 0 ? ps->input_rows : NULL};
+        if (l == 0) {
+            mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
+            break;
+        }
+        /* dH_prev = dZ Wᵀ, then through the previous layer's activation (threads take rows) */
+        float *dh = t->delta[cur ^ 1];
+        const mlp_gemm_problem gx = {0, 1, rows, in, out, 1.0f, dz, out, net->params + net->weight_offset[l], out,
+                                     0.0f, dh, in, NULL, MLP_ACT_IDENTITY, NULL};
+        if (paired_gradients(team)) {
+            /* dW and dH_prev are independent and take the same flops: one thread each, at its one-thread speed
+             * (shared, these smaller GEMMs lost a quarter of it); the results are the same either way */
+            mlp_gemm(kern, thread == 0 ? &gw : &gx, 1, t->gemm_ws + thread * t->gradient_ws_floats);
+            mlp_barrier(team);
+        } else {
+            mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
+            mlp_gemm_team(kern, &gx, t->gemm_ws, thread, team);
+        }
+        const int32_t act = mlp_layer_activation(net, l - 1);
+        int64_t r0, r1;
+        share(rows, 1, thread, team, &r0, &r1);
+        if (t->config.dropout_rate > 0.0f) {
+            const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
+            for (int64_t r = r0; r < r1; ++r)
+                mlp_dropout_activation_backward(&drop, l - 1, r, act, in, h_prev + r * in, dh + r * in);
+        } else {
+            for (int64_t r = r0; r < r1; ++r) kern->activation_backward(act, in, h_prev + r * in, dh + r * in);
+        }
+        mlp_barrier(team);
+        cur ^= 1;
+    }
+}
+
+static void update_team(mlp_trainer *t, float step_size, int thread, int team)
+{
+    const mlp_network *net = t->net;
+    const mlp_kernels *kern = mlp_kernels_get();
+    const mlp_train_config *c = &t->config;
+    for (int32_t l = 0; l < net->num_layers; ++l) {
+        /* weights get the L2 term, biases do not; threads take element ranges (the update is element-wise) */
+        const int64_t offsets[2] = {net->weight_offset[l], net->bias_offset[l]};
+        const int64_t counts[2] = {(int64_t)net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
+        for (int part = 0; part < 2; ++part) {
+            int64_t lo, hi;
+            share(counts[part], 16, thread, team, &lo, &hi);
+            if (hi <= lo) continue;
+            const int64_t o = offsets[part] + lo, n = hi - lo;
+            const float l2 = part == 0 ? c->l2 : 0.0f, decay = part == 0 ? c->learning_rate * c->weight_decay : 0.0f;
+            if (c->optimizer == MLP_OPT_ADAM)
+                kern->adam_update(n, net->params + o, t->grads + o, t->moment1 + o, t->moment2 + o, step_size,
+                                  c->beta1, c->beta2, c->epsilon, l2, decay);
+            else
+                kern->sgd_update(n, net->params + o, t->grads + o, t->moment1 ? t->moment1 + o : NULL,
+                                 c->learning_rate, c->momentum, c->nesterov, l2, decay);
+        }
+    }
+}
+
+void mlp_step_task_run(void *ctx, int thread, int team)
+{
+    mlp_step_task *st = ctx;
+    forward_team(&st->ps, thread, team);
+    /* threads take rows; every thread then adds up all rows' losses in row order (the same total whatever
+     * the team) to decide whether to go on */
+    mlp_trainer *t = st->ps.t;
+    int64_t r0, r1;
+    share(st->ps.rows, 1, thread, team, &r0, &r1);
+    st->status[thread] = mlp_loss_rows(&st->loss, r0, r1, t->row_losses);
+    mlp_barrier(team);
+    for (int i = 0; i < team; ++i)
+        if (st->status[i] != MLP_OK)
+            return;
+    mlp_loss_sums total = {0, 0, 0};
+    mlp_loss_total(t->row_losses, st->ps.rows, &total);
+    if (thread == 0)
+        st->sums = total;
+    /* a non-finite loss: stop before anything is changed (the caller reports it) */
+    if (!st->ps.train || !isfinite(total.loss))
+        return;
+    backward_team(&st->ps, thread, team);
+    if (st->ps.update)
+        update_team(st->ps.t, st->step_size, thread, team);
+}
