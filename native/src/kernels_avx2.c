@@ -398,10 +398,10 @@ static void accumulate_avx2(int64_t n, const float *x, float *sum)
 static inline __m256 flush_tiny8(__m256 x)
 {
     const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-    return _mm256_and_ps(x, _mm256_cmp_ps(magnitude, _mm256_set1_ps(FLT_MIN), _CMP_GE_OQ));
+    return _mm256_and_ps(x, _mm256_cmp_ps(magnitude, _mm256_set1_ps(FLT_MIN), _CMP_NLT_UQ)); /* NaN stays NaN */
 }
 
-static inline float flush_tiny(float x) { return fabsf(x) >= FLT_MIN ? x : 0.0f; }
+static inline float flush_tiny(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; }
 
 static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity, float lr,
                             float momentum, int32_t nesterov, float l2, float decay)

@@ -150,7 +150,7 @@ static void accumulate_generic(int64_t n, const float *restrict x, float *restri
  * would otherwise go through ~150 subnormal steps, and subnormal arithmetic is many times slower on x86 (two
  * epochs of a 784-256-128-10 net left half its Adam moments subnormal: 3-10% per epoch). The step it would
  * have made is below 1e-30 * learning rate. */
-static float flush_tiny(float x) { return fabsf(x) >= FLT_MIN ? x : 0.0f; }
+static float flush_tiny(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; } /* (NaN stays NaN) */
 
 static void sgd_update_generic(int64_t n, float *restrict w, const float *restrict g, float *restrict velocity,
                                float lr, float momentum, int32_t nesterov, float l2, float decay)
