@@ -30,7 +30,6 @@ struct mlp_trainer {
 static inline int paired_gradients(int team) { return team == 2; }
 
 /* The caller's data for a step or an evaluation. */
-
 typedef struct mlp_batch_data {
     const float *x;
     int64_t ldx, x_rows;
