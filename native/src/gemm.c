@@ -91,18 +91,6 @@ static void pack_b_panel(const mlp_kernels *kern, const mlp_gemm_problem *g, int
     kern->pack_b(g->trans_b, src, g->ldb, min64(MLP_NR, nc - jr), kc, pb + jr * k_block(g->k));
 }
 
-/* Splits `total` into `parts` contiguous ranges aligned to `unit`, so that no tile's shape depends on the
- * thread count; part `part` gets [*lo, *hi). */
-static void split_range(int64_t total, int64_t unit, int part, int parts, int64_t *lo, int64_t *hi)
-{
-    const int64_t units = (total + unit - 1) / unit;
-    const int64_t base = units / parts, extra = units % parts;
-    const int64_t first = part * base + (part < extra ? part : extra);
-    const int64_t count = base + (part < extra ? 1 : 0);
-    *lo = min64(total, first * unit);
-    *hi = min64(total, (first + count) * unit);
-}
-
 /* ---- pieces shared by the paths ----------------------------------------------------------- */
 
 /* c = acc + beta * c for one row segment (beta == 0 never reads c); with beta 0 or 1 this rounds exactly
@@ -300,7 +288,7 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
     const int by_rows = split_by_rows(g, team);
     int64_t row_lo = 0, row_hi = g->m;
     if (by_rows) /* in whole micro-panels: MR rows, or the thin kernel's MLP_THIN_M */
-        split_range(g->m, g->n <= MLP_THIN_N && kern->gemm_thin ? MLP_THIN_M : MLP_MR, thread, team, &row_lo, &row_hi);
+        mlp_share(g->m, g->n <= MLP_THIN_N && kern->gemm_thin ? MLP_THIN_M : MLP_MR, thread, team, &row_lo, &row_hi);
     float *thin_rows = w.thin_rows + thread * w.thin_rows_stride;
     int64_t shared_blocks = 0;
     for (int64_t jc = 0; jc < g->n; jc += MLP_NC) {
@@ -311,7 +299,7 @@ static void gemm_blocked(const mlp_kernels *kern, const mlp_gemm_problem *g, flo
             if (jc > 0)
                 mlp_barrier(team);
             /* whole wide tiles when every tile is wide: an operand read in place is never packed for the 6x16 tile */
-            split_range(panels_n, all_wide(kern, g) ? MLP_WIDE_PANELS : 1, thread, team, &q0, &q1);
+            mlp_share(panels_n, all_wide(kern, g) ? MLP_WIDE_PANELS : 1, thread, team, &q0, &q1);
         }
         for (int64_t pc = 0; pc < g->k; pc += k_block(g->k)) {
             const int64_t kc = min64(k_block(g->k), g->k - pc);
@@ -418,7 +406,7 @@ static void gemm_share(const mlp_kernels *kern, const mlp_gemm_problem *g, float
     }
     /* the paths without shared buffers: threads take column ranges */
     int64_t j0, j1;
-    split_range(g->n, MLP_NR, thread, team, &j0, &j1);
+    mlp_share(g->n, MLP_NR, thread, team, &j0, &j1);
     if (j0 >= j1)
         return;
     if (g->k == 0 || g->alpha == 0.0f)

@@ -7,15 +7,6 @@
 #include "gemm.h"
 #include "trainer.h"
 
-/* The contiguous share [*lo, *hi) of `count` items that thread `thread` of `team` takes, in blocks of `unit`. */
-static void share(int64_t count, int64_t unit, int thread, int team, int64_t *lo, int64_t *hi)
-{
-    const int64_t blocks = (count + unit - 1) / unit, per = blocks / team, extra = blocks % team;
-    const int64_t first = thread * per + (thread < extra ? thread : extra), n = per + (thread < extra ? 1 : 0);
-    *lo = first * unit < count ? first * unit : count;
-    *hi = (first + n) * unit < count ? (first + n) * unit : count;
-}
-
 /* Rows [lo, hi) of the batch into dst (rows of `in` floats). The rows sit at random places in memory: copying
  * GATHER_ROWS of them side by side, a cache line from each in turn, keeps that many memory streams in flight
  * where one row after another would wait for each row's first lines. */
@@ -38,6 +29,13 @@ static void gather_rows(const mlp_batch_data *d, int64_t first, int64_t lo, int6
         memcpy(dst + r * in, d->x + (int64_t)d->row_indices[first + r] * d->ldx, (size_t)in * sizeof(float));
 }
 
+/* This step's dropout masks (a function of the seed and the step count). */
+static mlp_dropout step_dropout(const mlp_trainer *t)
+{
+    const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
+    return drop;
+}
+
 static void forward_team(const mlp_pass *ps, int thread, int team)
 {
     mlp_trainer *t = ps->t;
@@ -47,7 +45,7 @@ static void forward_team(const mlp_pass *ps, int thread, int team)
     if (d->row_indices && !ps->input_rows) { /* gather the batch's rows: each thread copies a share */
         const int64_t in = net->sizes[0];
         int64_t lo, hi;
-        share(ps->rows, 1, thread, team, &lo, &hi);
+        mlp_share(ps->rows, 1, thread, team, &lo, &hi);
         gather_rows(d, ps->first, lo, hi, in, t->x_batch);
         mlp_barrier(team);
     }
@@ -61,9 +59,9 @@ static void forward_team(const mlp_pass *ps, int thread, int team)
                                     l == 0 ? ps->input_rows : NULL};
         mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
         if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
-            const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
+            const mlp_dropout drop = step_dropout(t);
             int64_t lo, hi;
-            share(ps->rows, 1, thread, team, &lo, &hi);
+            mlp_share(ps->rows, 1, thread, team, &lo, &hi);
             for (int64_t r = lo; r < hi; ++r) mlp_dropout_forward(&drop, l, r, out, t->acts[l] + r * out);
             mlp_barrier(team);
         }
@@ -86,7 +84,7 @@ static void backward_team(const mlp_pass *ps, int thread, int team)
         const float *dz = t->delta[cur];
         /* db = column sums of dZ: threads take columns, so each sum keeps its row order */
         int64_t c0, c1;
-        share(out, 16, thread, team, &c0, &c1);
+        mlp_share(out, 16, thread, team, &c0, &c1);
         float *db = t->grads + net->bias_offset[l];
         if (c1 > c0) {
             memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
@@ -115,9 +113,9 @@ static void backward_team(const mlp_pass *ps, int thread, int team)
         }
         const int32_t act = mlp_layer_activation(net, l - 1);
         int64_t r0, r1;
-        share(rows, 1, thread, team, &r0, &r1);
+        mlp_share(rows, 1, thread, team, &r0, &r1);
         if (t->config.dropout_rate > 0.0f) {
-            const mlp_dropout drop = {t->config.dropout_rate, t->config.seed, (uint64_t)t->step_count};
+            const mlp_dropout drop = step_dropout(t);
             for (int64_t r = r0; r < r1; ++r)
                 mlp_dropout_activation_backward(&drop, l - 1, r, act, in, h_prev + r * in, dh + r * in);
         } else {
@@ -139,7 +137,7 @@ static void update_team(mlp_trainer *t, float step_size, int thread, int team)
         const int64_t counts[2] = {(int64_t)net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
         for (int part = 0; part < 2; ++part) {
             int64_t lo, hi;
-            share(counts[part], 16, thread, team, &lo, &hi);
+            mlp_share(counts[part], 16, thread, team, &lo, &hi);
             if (hi <= lo) continue;
             const int64_t o = offsets[part] + lo, n = hi - lo;
             const float l2 = part == 0 ? c->l2 : 0.0f, decay = part == 0 ? c->learning_rate * c->weight_decay : 0.0f;
@@ -161,7 +159,7 @@ void mlp_step_task_run(void *ctx, int thread, int team)
      * the team) to decide whether to go on */
     mlp_trainer *t = st->ps.t;
     int64_t r0, r1;
-    share(st->ps.rows, 1, thread, team, &r0, &r1);
+    mlp_share(st->ps.rows, 1, thread, team, &r0, &r1);
     st->status[thread] = mlp_loss_rows(&st->loss, r0, r1, t->row_losses);
     mlp_barrier(team);
     for (int i = 0; i < team; ++i)
