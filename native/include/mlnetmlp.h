@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature, struct layout or enum value changes. */
-#define MLP_ABI_VERSION 1
+#define MLP_ABI_VERSION 2
 
 enum mlp_status {
     MLP_OK = 0,
@@ -127,6 +127,37 @@ MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int6
                                     int64_t workspace_count, int32_t threads);
 /* *all_finite = 1 when every weight and bias is a finite number, else 0. */
 MLP_API int32_t mlp_network_all_finite(const mlp_network *net, int32_t *all_finite);
+
+/* ---- input preprocessing ------------------------------------------------------------------------ */
+
+/* A per-column transform of raw input rows into the network's inputs, fitted by the caller on the training rows:
+ * for raw column j, a value that is not finite (NaN, +-inf) is missing and becomes fill[j]; then
+ * z = (v - center[j]) * scale[j]; with smooth_clip, z is clamped to +-1e18 and squashed to z / sqrt(1 + (z/3)^2),
+ * a smooth map onto (-3, 3). The outputs are the `inputs` transformed columns followed by one 0/1 missing
+ * indicator per entry of indicator_columns (ascending raw columns). Scale 0 maps a column to 0 (constant columns). */
+typedef struct mlp_preprocess_spec {
+    int32_t struct_size;               /* sizeof(mlp_preprocess_spec) */
+    int32_t inputs;                    /* raw columns, >= 1 */
+    const float *fill;                 /* [inputs], finite */
+    const float *center;               /* [inputs], finite; NULL = 0 */
+    const float *scale;                /* [inputs], finite; NULL = 1 */
+    int32_t smooth_clip;               /* 0 or 1 */
+    int32_t indicator_count;           /* in [0, inputs] */
+    const int32_t *indicator_columns;  /* [indicator_count], strictly ascending in [0, inputs) */
+} mlp_preprocess_spec;
+
+typedef struct mlp_preprocessor mlp_preprocessor;
+
+/* Copies the spec's arrays; the spec may be freed afterwards. */
+MLP_API int32_t mlp_preprocessor_create(const mlp_preprocess_spec *spec, mlp_preprocessor **out);
+MLP_API int32_t mlp_preprocessor_destroy(mlp_preprocessor *p);
+/* *inputs = raw columns, *outputs = inputs + indicator_count. */
+MLP_API int32_t mlp_preprocessor_shape(const mlp_preprocessor *p, int32_t *inputs, int32_t *outputs);
+/* out[r, :] = transform(x[r, :]) for r < rows. out may be x itself (in place) when ldo >= ldx; otherwise the two
+ * must not overlap. *missing_count (may be NULL) is increased by the number of missing raw values seen.
+ * Reentrant: a preprocessor may be used by several threads at once. */
+MLP_API int32_t mlp_preprocess(const mlp_preprocessor *p, const float *x, int64_t ldx, int64_t rows, float *out,
+                               int64_t ldo, int64_t *missing_count);
 
 /* ---- training ------------------------------------------------------------------------------ */
 

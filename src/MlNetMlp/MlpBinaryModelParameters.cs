@@ -6,6 +6,7 @@ using Microsoft.ML.Model;
 using Microsoft.ML.Runtime;
 using MlNetMlp;
 using MlNetMlp.Interop;
+using MlNetMlp.Preprocessing;
 
 [assembly: LoadableClass(typeof(MlpBinaryModelParameters), null, typeof(SignatureLoadModel),
     "MlNetMlp binary MLP", MlpBinaryModelParameters.LoaderSignature)]
@@ -20,16 +21,10 @@ namespace MlNetMlp
         internal const string LoaderSignature = "MlNetMlpBinaryExec";
         private const string RegistrationName = "MlpBinaryModelParameters";
 
-        private static VersionInfo GetVersionInfo() => new VersionInfo(
-            modelSignature: "MLPBINRY",
-            verWrittenCur: 0x00010001, // initial: network + training history
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
-            loaderSignature: LoaderSignature,
-            loaderAssemblyName: typeof(MlpBinaryModelParameters).Assembly.FullName);
+        private static VersionInfo GetVersionInfo() => MakeVersionInfo("MLPBINRY", LoaderSignature, typeof(MlpBinaryModelParameters).Assembly);
 
-        internal MlpBinaryModelParameters(IHostEnvironment env, MlpNetwork network, IEnumerable<MlpEpochReport> history)
-            : base(env, RegistrationName, network, history)
+        internal MlpBinaryModelParameters(IHostEnvironment env, MlpNetwork network, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
+            : base(env, RegistrationName, network, preprocessing, history)
         {
         }
 

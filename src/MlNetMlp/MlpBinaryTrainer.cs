@@ -94,7 +94,7 @@ namespace MlNetMlp
             PlattCalibrator calibrator = null;
             var result = MlpTrainingSession.Run(Host, TypedOptions, context, task, (network, rows, ch) =>
                 calibrator = hinge ? FitPlatt(network, rows, ch) : new PlattCalibrator(Host, -1, 0)); // sigmoid(logit)
-            var model = new MlpBinaryModelParameters(Host, result.Network, result.History);
+            var model = new MlpBinaryModelParameters(Host, result.Network, result.Preprocessing, result.History);
             return new ValueMapperCalibratedModelParameters<MlpBinaryModelParameters, PlattCalibrator>(Host, model, calibrator);
         }
 

@@ -7,6 +7,7 @@ using Microsoft.ML.Runtime;
 using MlNetMlp;
 using Microsoft.ML.Model.OnnxConverter;
 using MlNetMlp.Interop;
+using MlNetMlp.Preprocessing;
 using MlNetMlp.Onnx;
 using MlNetMlp.Training;
 
@@ -22,18 +23,12 @@ namespace MlNetMlp
         internal const string LoaderSignature = "MlNetMlpMulticlassExec";
         private const string RegistrationName = "MlpModelParameters";
 
-        private static VersionInfo GetVersionInfo() => new VersionInfo(
-            modelSignature: "MLPMULTI",
-            verWrittenCur: 0x00010001, // initial: network + training history
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
-            loaderSignature: LoaderSignature,
-            loaderAssemblyName: typeof(MlpModelParameters).Assembly.FullName);
+        private static VersionInfo GetVersionInfo() => MakeVersionInfo("MLPMULTI", LoaderSignature, typeof(MlpModelParameters).Assembly);
 
         private readonly VectorDataViewType _outputType;
 
-        internal MlpModelParameters(IHostEnvironment env, MlpNetwork network, IEnumerable<MlpEpochReport> history)
-            : base(env, RegistrationName, network, history)
+        internal MlpModelParameters(IHostEnvironment env, MlpNetwork network, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
+            : base(env, RegistrationName, network, preprocessing, history)
         {
             _outputType = new VectorDataViewType(NumberDataViewType.Single, network.OutputCount);
         }
@@ -64,12 +59,12 @@ namespace MlNetMlp
         private protected override void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn)
         {
             Host.Check(outputNames.Length == 2, "Expected the PredictedLabel and Score outputs.");
-            MlpOnnxExport.AddMulticlass(ctx, Network, outputNames, featureColumn);
+            MlpOnnxExport.AddMulticlass(ctx, Network, outputNames, MlpOnnxExport.AddPreprocessing(ctx, Preprocessing, featureColumn));
         }
 
         private protected override Delegate CreateMapper()
         {
-            var scorer = new RowScorer(Network, Host, NativeMethods.OutputProbability);
+            var scorer = new RowScorer(Network, Preprocessing, CountImputed, Host, NativeMethods.OutputProbability);
             return (ValueMapper<VBuffer<float>, VBuffer<float>>)scorer.MapVector;
         }
     }

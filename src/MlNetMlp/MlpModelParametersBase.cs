@@ -7,6 +7,7 @@ using Microsoft.ML.Model;
 using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using MlNetMlp.Preprocessing;
 
 namespace MlNetMlp
 {
@@ -17,17 +18,23 @@ namespace MlNetMlp
         private readonly MlpEpochReport[] _history;
         private readonly VectorDataViewType _inputType;
 
-        internal MlpModelParametersBase(IHostEnvironment env, string name, MlpNetwork network, IEnumerable<MlpEpochReport> history)
+        /// <summary>The first format with the input preprocessing (earlier files have none: raw features in).</summary>
+        internal const uint VersionWithPreprocessing = 0x00010002;
+
+        internal MlpModelParametersBase(IHostEnvironment env, string name, MlpNetwork network, MlpPreprocessing preprocessing,
+            IEnumerable<MlpEpochReport> history)
             : base(env, name)
         {
             Host.CheckValue(network, nameof(network));
+            Host.Check(preprocessing == null || preprocessing.Outputs == network.InputCount, "The preprocessing does not match the network's inputs.");
             Network = network;
+            Preprocessing = preprocessing;
             _history = history?.ToArray() ?? Array.Empty<MlpEpochReport>();
-            _inputType = new VectorDataViewType(NumberDataViewType.Single, network.InputCount);
+            _inputType = new VectorDataViewType(NumberDataViewType.Single, FeatureCount);
         }
 
-        /// <summary>Reads the network and the history (see <see cref="SaveCore"/>); the stored loss must be one of
-        /// <paramref name="expectedLosses"/>.</summary>
+        /// <summary>Reads the network, the history and (from <see cref="VersionWithPreprocessing"/> on) the
+        /// preprocessing (see <see cref="SaveCore"/>); the stored loss must be one of <paramref name="expectedLosses"/>.</summary>
         internal MlpModelParametersBase(IHostEnvironment env, string name, ModelLoadContext ctx, int[] expectedLosses, string kind)
             : base(env, name, ctx)
         {
@@ -35,6 +42,14 @@ namespace MlNetMlp
             {
                 Network = MlpNetwork.Load(ctx.Reader);
                 _history = MlpModelSerialization.ReadHistory(ctx.Reader);
+                if (ctx.Header.ModelVerWritten >= VersionWithPreprocessing)
+                {
+                    int present = ctx.Reader.ReadInt32();
+                    if (present != 0 && present != 1)
+                        throw MlpNetwork.Corrupt($"unknown preprocessing flag {present}");
+                    if (present == 1)
+                        Preprocessing = MlpPreprocessing.Load(ctx.Reader, Network.InputCount);
+                }
             }
             catch (System.IO.EndOfStreamException)
             {
@@ -42,17 +57,41 @@ namespace MlNetMlp
             }
             if (Array.IndexOf(expectedLosses, Network.Loss) < 0)
                 throw MlpNetwork.Corrupt($"the network is not a {kind} model");
-            _inputType = new VectorDataViewType(NumberDataViewType.Single, Network.InputCount);
+            _inputType = new VectorDataViewType(NumberDataViewType.Single, FeatureCount);
         }
 
+        /// <summary>The model's version info with the current format: signatures as given, and files written from
+        /// 0x00010001 (network + training history) on readable.</summary>
+        private protected static VersionInfo MakeVersionInfo(string modelSignature, string loaderSignature, System.Reflection.Assembly assembly) => new VersionInfo(
+            modelSignature: modelSignature,
+            verWrittenCur: VersionWithPreprocessing, // 0x00010002: + input preprocessing (imputation, indicators, robust scaling)
+            verReadableCur: VersionWithPreprocessing,
+            verWeCanReadBack: 0x00010001, // network + training history
+            loaderSignature: loaderSignature,
+            loaderAssemblyName: assembly.FullName);
+
         internal MlpNetwork Network { get; }
+
+        /// <summary>The input transform, or null for a model written before it existed (raw features in).</summary>
+        internal MlpPreprocessing Preprocessing { get; }
+
+        /// <summary>Length of the feature vector the model reads.</summary>
+        internal int FeatureCount => Preprocessing?.Inputs ?? Network.InputCount;
+
+        private long _imputedAtScoring;
+
+        /// <summary>Missing (NaN or infinite) feature values this model has imputed while scoring, in this process.</summary>
+        public long ImputedValuesAtScoring => System.Threading.Interlocked.Read(ref _imputedAtScoring);
+
+        internal void CountImputed(long count) => System.Threading.Interlocked.Add(ref _imputedAtScoring, count);
 
         /// <summary>The model.zip entry's identity (never change signatures; evolve with the version numbers).</summary>
         internal abstract VersionInfo GetVersionInfoForSave();
 
         /// <summary>
         /// *** Binary format *** <c>int sizeof(float)</c> (base), then the network (<see cref="MlpNetwork"/>: loss,
-        /// activation, layer sizes, weights and biases, CRC-32), then the training history.
+        /// activation, layer sizes, weights and biases, CRC-32), then the training history, then (format 0x00010002)
+        /// int 1 and the input preprocessing (<see cref="MlpPreprocessing"/>, CRC-32), or int 0 for none.
         /// </summary>
         protected sealed override void SaveCore(ModelSaveContext ctx)
         {
@@ -60,9 +99,13 @@ namespace MlNetMlp
             ctx.SetVersionInfo(GetVersionInfoForSave());
             Network.Save(ctx.Writer);
             MlpModelSerialization.WriteHistory(ctx.Writer, _history);
+            // A model loaded from an 0x00010001 file has none and keeps scoring raw features after a save.
+            ctx.Writer.Write(Preprocessing != null ? 1 : 0);
+            Preprocessing?.Save(ctx.Writer);
         }
 
-        /// <summary>Width of every layer from input to output, e.g. <c>[784, 256, 128, 10]</c>.</summary>
+        /// <summary>Width of every layer from input to output, e.g. <c>[784, 256, 128, 10]</c>. The input width is the
+        /// preprocessing's output: the features plus one missing indicator per column that had missing values in training.</summary>
         public IReadOnlyList<int> LayerSizes => Network.LayerSizes;
 
         /// <summary>The hidden layers' activation.</summary>

@@ -84,7 +84,7 @@ namespace MlNetMlp
             int classCount = ClassCount(context.TrainingSet);
             var task = new TrainingTask { LabelKind = LabelKind.Key, ClassCount = classCount, Outputs = classCount, Loss = NativeMethods.LossSoftmaxCrossEntropy };
             var result = MlpTrainingSession.Run(Host, TrainerOptions, context, task);
-            return new MlpModelParameters(Host, result.Network, result.History);
+            return new MlpModelParameters(Host, result.Network, result.Preprocessing, result.History);
         }
 
         private int ClassCount(RoleMappedData data)

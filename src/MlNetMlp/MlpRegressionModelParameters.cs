@@ -6,6 +6,7 @@ using Microsoft.ML.Model;
 using Microsoft.ML.Runtime;
 using MlNetMlp;
 using MlNetMlp.Interop;
+using MlNetMlp.Preprocessing;
 
 [assembly: LoadableClass(typeof(MlpRegressionModelParameters), null, typeof(SignatureLoadModel),
     "MlNetMlp regression MLP", MlpRegressionModelParameters.LoaderSignature)]
@@ -19,16 +20,10 @@ namespace MlNetMlp
         internal const string LoaderSignature = "MlNetMlpRegressionExec";
         private const string RegistrationName = "MlpRegressionModelParameters";
 
-        private static VersionInfo GetVersionInfo() => new VersionInfo(
-            modelSignature: "MLPREGRS",
-            verWrittenCur: 0x00010001, // initial: network + training history
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
-            loaderSignature: LoaderSignature,
-            loaderAssemblyName: typeof(MlpRegressionModelParameters).Assembly.FullName);
+        private static VersionInfo GetVersionInfo() => MakeVersionInfo("MLPREGRS", LoaderSignature, typeof(MlpRegressionModelParameters).Assembly);
 
-        internal MlpRegressionModelParameters(IHostEnvironment env, MlpNetwork network, IEnumerable<MlpEpochReport> history)
-            : base(env, RegistrationName, network, history)
+        internal MlpRegressionModelParameters(IHostEnvironment env, MlpNetwork network, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
+            : base(env, RegistrationName, network, preprocessing, history)
         {
         }
 

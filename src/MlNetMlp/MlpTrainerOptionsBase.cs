@@ -8,6 +8,14 @@ namespace MlNetMlp
     /// features scaled to [0, 1]); see the README for the measured results.</summary>
     public abstract class MlpTrainerOptionsBase : TrainerInputBaseWithWeight
     {
+        /// <summary>Scale the features inside the trainer (fitted on the training rows, saved in the model, applied at
+        /// scoring and in the ONNX export): each column is centred on its median, divided by its interquartile range
+        /// and smoothly clipped to (-3, 3) with <c>z / sqrt(1 + (z/3)²)</c>, so raw columns in any units (or with
+        /// outliers) train alike. Missing values are imputed either way. Default: true. Set false only for features
+        /// that are already scaled the way you want.</summary>
+        /// <remarks>Hides ML.NET's entry-point-only field of the same name; this one is the trainer's public option.</remarks>
+        public new bool NormalizeFeatures = true;
+
         /// <summary>Widths of the hidden layers, input side first. Empty means no hidden layer: a linear model
         /// (softmax / logistic / linear regression). Default: { 384, 192 }.</summary>
         public int[] HiddenLayerSizes = { 384, 192 };

@@ -13,6 +13,16 @@ namespace MlNetMlp.Interop
         protected override bool ReleaseHandle() => NativeMethods.mlp_network_destroy(handle) == NativeMethods.StatusOk;
     }
 
+    /// <summary>Owns a native <c>mlp_preprocessor</c>; released by <c>mlp_preprocessor_destroy</c>.</summary>
+    internal sealed class PreprocessorHandle : SafeHandle
+    {
+        public PreprocessorHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+
+        public override bool IsInvalid => handle == IntPtr.Zero;
+
+        protected override bool ReleaseHandle() => NativeMethods.mlp_preprocessor_destroy(handle) == NativeMethods.StatusOk;
+    }
+
     /// <summary>Owns a native <c>mlp_trainer</c>. The trainer points into its network, so it keeps a reference on
     /// the network handle until it is released.</summary>
     internal sealed class TrainerHandle : SafeHandle

@@ -10,7 +10,7 @@ namespace MlNetMlp.Interop
         internal const string LibraryName = "mlnetmlp";
 
         /// <summary>The ABI this assembly was written against (MLP_ABI_VERSION).</summary>
-        internal const int AbiVersion = 1;
+        internal const int AbiVersion = 2;
 
         internal const int StatusOk = 0;
         internal const int StatusInvalidArgument = 1;
@@ -45,6 +45,20 @@ namespace MlNetMlp.Interop
             public ulong Seed;
         }
 
+        /// <summary>Mirror of <c>mlp_preprocess_spec</c>.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct PreprocessSpec
+        {
+            public int StructSize;
+            public int Inputs;
+            public float* Fill;
+            public float* Center;
+            public float* Scale;
+            public int SmoothClip;
+            public int IndicatorCount;
+            public int* IndicatorColumns;
+        }
+
         [LibraryImport(LibraryName)] internal static partial int mlp_abi_version();
         [LibraryImport(LibraryName)] internal static partial nint mlp_last_error_message();
         [LibraryImport(LibraryName)] internal static partial nint mlp_isa();
@@ -69,6 +83,11 @@ namespace MlNetMlp.Interop
             float* workspace, long workspaceCount, int threads);
 
         [LibraryImport(LibraryName)] internal static partial int mlp_network_all_finite(NetworkHandle network, out int allFinite);
+
+        [LibraryImport(LibraryName)] internal static partial int mlp_preprocessor_create(in PreprocessSpec spec, out PreprocessorHandle preprocessor);
+        [LibraryImport(LibraryName)] internal static partial int mlp_preprocessor_destroy(nint preprocessor);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_preprocess(PreprocessorHandle preprocessor, float* x, long ldx, long rows, float* output, long ldo, long* missingCount);
 
         [LibraryImport(LibraryName)]
         internal static partial int mlp_trainer_create(NetworkHandle network, in TrainConfig config, out TrainerHandle trainer);

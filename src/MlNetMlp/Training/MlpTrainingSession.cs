@@ -6,6 +6,7 @@ using Microsoft.ML.Calibrators;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 using MlNetMlp.Interop;
+using MlNetMlp.Preprocessing;
 
 namespace MlNetMlp.Training
 {
@@ -29,6 +30,7 @@ namespace MlNetMlp.Training
         internal sealed class Result
         {
             internal MlpNetwork Network { get; init; }
+            internal MlpPreprocessing Preprocessing { get; init; }
             internal List<MlpEpochReport> History { get; init; }
         }
 
@@ -49,6 +51,7 @@ namespace MlNetMlp.Training
                     "validation set to Fit): early stopping is off.");
             if (!task.IsRegression)
                 CheckTwoClasses(train, trainRows, context.TrainingSet.Schema.Label.Value.Name, ch);
+            var preprocessing = Preprocess(options, context.InitialPredictor, train, validSet, trainRows, seed, ch);
 
             // Regression targets are standardized for training (any magnitude trains with the same learning rate);
             // the scaling is folded into the output layer afterwards, so the model predicts in the label's units.
@@ -64,7 +67,43 @@ namespace MlNetMlp.Training
             var history = new MlpTrainingLoop(options, host, ch, task.IsRegression).Run(network, trainRows, validRows, seed);
             scaling.Fold(network);
             finish?.Invoke(network, trainRows, ch);
-            return new Result { Network = network, History = history };
+            return new Result { Network = network, Preprocessing = preprocessing, History = history };
+        }
+
+        /// <summary>Fits the input preprocessing on the training rows (or takes the warm-start model's), applies it to
+        /// the training and validation rows in place, and logs what was imputed.</summary>
+        private static unsafe MlpPreprocessing Preprocess(MlpTrainerOptionsBase options, IPredictor initial, TrainingSet train, TrainingSet validSet,
+            RowSelection trainRows, int seed, IChannel ch)
+        {
+            MlpPreprocessing preprocessing;
+            if (initial != null && WarmPreprocessing(initial, ch) is MlpPreprocessing warm)
+            {
+                if (warm.Inputs != train.Columns)
+                    throw ch.ExceptParam(nameof(initial), $"Warm start needs the same features: the model reads {warm.Inputs} columns, the data has {train.Columns}.");
+                preprocessing = warm;
+            }
+            else
+            {
+                // A model from before preprocessing existed takes the raw columns: impute only, so that its inputs keep
+                // their meaning. Otherwise indicators go to every column with missing values in the data read.
+                bool legacy = initial != null;
+                var indicators = legacy ? Array.Empty<int>() : Enumerable.Range(0, train.Columns).Where(j => train.MissingPerColumn[j] > 0).ToArray();
+                preprocessing = PreprocessingFitter.Fit(train.Features, train.Columns, trainRows.Rows, options.NormalizeFeatures && !legacy,
+                    indicators, seed, options.NumberOfThreads ?? Environment.ProcessorCount);
+            }
+            long imputed = train.ApplyPreprocessing(preprocessing);
+            long validImputed = validSet?.ApplyPreprocessing(preprocessing) ?? 0;
+            if (imputed + validImputed > 0)
+            {
+                int columns = train.MissingPerColumn.Count(m => m > 0);
+                ch.Info($"Imputed {imputed} missing (NaN or infinite) feature values in {columns} of {train.MissingPerColumn.Length} columns " +
+                    $"of the training data{(validImputed > 0 ? $" and {validImputed} in the validation data" : "")} with the training median; " +
+                    $"{preprocessing.IndicatorColumns.Length} missing-indicator inputs added.");
+            }
+            ch.Info(preprocessing.Normalizes
+                ? "Features scaled by the trainer: centred on the median, divided by the interquartile range, smoothly clipped to (-3, 3)."
+                : "Features used as given (NormalizeFeatures is off): scale them beforehand, e.g. with NormalizeMinMax.");
+            return preprocessing;
         }
 
         private static (RowSelection Train, RowSelection Validation) Select(TrainingSet train, TrainingSet validSet,
@@ -114,12 +153,16 @@ namespace MlNetMlp.Training
             return warm.Clone();
         }
 
-        private static MlpNetwork WarmNetwork(IPredictor initial, IChannel ch) => initial switch
+        private static MlpNetwork WarmNetwork(IPredictor initial, IChannel ch) => WarmModel(initial, ch).Network;
+
+        private static MlpPreprocessing WarmPreprocessing(IPredictor initial, IChannel ch) => WarmModel(initial, ch).Preprocessing;
+
+        private static (MlpNetwork Network, MlpPreprocessing Preprocessing) WarmModel(IPredictor initial, IChannel ch) => initial switch
         {
-            MlpModelParameters m => m.Network,
-            MlpRegressionModelParameters r => r.Network,
-            MlpBinaryModelParameters b => b.Network,
-            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> c => c.SubModel.Network,
+            MlpModelParameters m => (m.Network, m.Preprocessing),
+            MlpRegressionModelParameters r => (r.Network, r.Preprocessing),
+            MlpBinaryModelParameters b => (b.Network, b.Preprocessing),
+            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> c => (c.SubModel.Network, c.SubModel.Preprocessing),
             _ => throw ch.ExceptParam(nameof(initial), $"Warm start needs MlNetMlp model parameters, got {initial.GetType().Name}."),
         };
     }

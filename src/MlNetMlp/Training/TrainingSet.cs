@@ -19,13 +19,14 @@ namespace MlNetMlp.Training
     }
 
     /// <summary>A data view materialized for training: dense row-major features in 64-byte-aligned native memory
-    /// (they are read by native code many times per epoch), plus labels/targets and optional weights. Rows with
-    /// non-finite features, a missing label or an invalid weight are skipped and counted.</summary>
+    /// (they are read by native code many times per epoch), plus labels/targets and optional weights. Rows with a
+    /// missing label or an invalid weight are skipped and counted; missing (non-finite) features are kept and counted
+    /// per column, for the preprocessing to impute.</summary>
     internal sealed unsafe class TrainingSet : IDisposable
     {
         private float* _features;
 
-        private TrainingSet(float* features, int rows, int columns, int[] labels, float[] targets, float[] weights)
+        private TrainingSet(float* features, int rows, int columns, int[] labels, float[] targets, float[] weights, long[] missing)
         {
             _features = features;
             Rows = rows;
@@ -33,11 +34,17 @@ namespace MlNetMlp.Training
             Labels = labels;
             Targets = targets;
             Weights = weights;
+            MissingPerColumn = missing;
         }
 
         internal float* Features => _features != null ? _features : throw new ObjectDisposedException(nameof(TrainingSet));
         internal int Rows { get; }
-        internal int Columns { get; }
+        /// <summary>Row length: the raw feature count, or the preprocessing's outputs once applied.</summary>
+        internal int Columns { get; private set; }
+        /// <summary>Non-finite (missing) values read in each raw feature column.</summary>
+        internal long[] MissingPerColumn { get; }
+        /// <summary>Whether <see cref="ApplyPreprocessing"/> has run.</summary>
+        internal bool IsPreprocessed { get; private set; }
         /// <summary>Class indices (key labels) or null.</summary>
         internal int[] Labels { get; }
         /// <summary>Targets (boolean/real labels) or null.</summary>
@@ -46,6 +53,21 @@ namespace MlNetMlp.Training
         internal float[] Weights { get; }
 
         internal ReadOnlySpan<float> Row(int row) => new ReadOnlySpan<float>(Features + (long)row * Columns, Columns);
+
+        /// <summary>Transforms the rows in place into the network's inputs (widening them when the preprocessing adds
+        /// indicator columns); returns the number of missing values imputed.</summary>
+        internal long ApplyPreprocessing(Preprocessing.MlpPreprocessing preprocessing)
+        {
+            if (IsPreprocessed || preprocessing.Inputs != Columns)
+                throw new InvalidOperationException("The preprocessing does not fit these rows.");
+            int outputs = preprocessing.Outputs;
+            if (outputs > Columns)
+                _features = (float*)NativeMemory.AlignedRealloc(Features, (nuint)((long)Rows * outputs * sizeof(float)), 64);
+            long missing = preprocessing.Apply(Features, Columns, Rows, Features, outputs);
+            Columns = outputs;
+            IsPreprocessed = true;
+            return missing;
+        }
 
         public void Dispose()
         {
@@ -76,7 +98,8 @@ namespace MlNetMlp.Training
             var targets = labelKind != LabelKind.Key ? new float[capacity] : null;
             var weights = weightColumn.HasValue ? new float[capacity] : null;
             int rows = 0;
-            long badFeatures = 0, badLabels = 0, badWeights = 0;
+            long badLabels = 0, badWeights = 0;
+            var missing = new long[columns];
             try
             {
                 using var cursor = data.Data.GetRowCursor(active);
@@ -115,11 +138,7 @@ namespace MlNetMlp.Training
                         }
                     }
                     getFeatures(ref row);
-                    if (!CopyRow(row, new Span<float>(features + (long)rows * columns, columns)))
-                    {
-                        badFeatures++;
-                        continue;
-                    }
+                    CopyRow(row, new Span<float>(features + (long)rows * columns, columns), missing);
                     if (labels != null) labels[rows] = (int)label;
                     else targets[rows] = label;
                     if (weights != null) weights[rows] = weight;
@@ -132,20 +151,20 @@ namespace MlNetMlp.Training
                 throw;
             }
 
-            long skipped = badFeatures + badLabels + badWeights;
+            long skipped = badLabels + badWeights;
             if (skipped > 0)
-                ch.Warning($"Skipped {skipped} of {skipped + rows} {what} rows: {badFeatures} with NaN or infinite features, " +
+                ch.Warning($"Skipped {skipped} of {skipped + rows} {what} rows: " +
                     $"{badLabels} with a missing or out-of-range label, {badWeights} with a negative or non-finite weight.");
             if (rows == 0)
             {
                 NativeMemory.AlignedFree(features);
-                throw ch.Except($"The {what} data has no usable rows ({skipped} skipped): every row had a missing label, " +
-                    "NaN/infinite features or an invalid weight.");
+                throw ch.Except($"The {what} data has no usable rows ({skipped} skipped): every row had a missing label " +
+                    "or an invalid weight.");
             }
             if (labels != null) Array.Resize(ref labels, rows);
             if (targets != null) Array.Resize(ref targets, rows);
             if (weights != null) Array.Resize(ref weights, rows);
-            return new TrainingSet(features, rows, columns, labels, targets, weights);
+            return new TrainingSet(features, rows, columns, labels, targets, weights, missing);
         }
 
         private static float* Allocate(int rows, int columns)
@@ -154,23 +173,30 @@ namespace MlNetMlp.Training
             return (float*)NativeMemory.AlignedAlloc(bytes == 0 ? 64 : bytes, 64);
         }
 
-        /// <summary>Densifies <paramref name="src"/> into <paramref name="dst"/>; false if a value is NaN or infinite.</summary>
-        internal static bool CopyRow(in VBuffer<float> src, Span<float> dst)
+        /// <summary>Densifies <paramref name="src"/> into <paramref name="dst"/>, counting non-finite values per column
+        /// into <paramref name="missing"/> (when given).</summary>
+        internal static void CopyRow(in VBuffer<float> src, Span<float> dst, long[] missing = null)
         {
             var values = src.GetValues();
             if (src.IsDense)
+            {
                 values.CopyTo(dst);
+                if (missing != null)
+                    for (int j = 0; j < values.Length; j++)
+                        if (!float.IsFinite(values[j]))
+                            missing[j]++;
+            }
             else
             {
                 dst.Clear();
                 var indices = src.GetIndices();
                 for (int i = 0; i < indices.Length; i++)
+                {
                     dst[indices[i]] = values[i];
+                    if (missing != null && !float.IsFinite(values[i]))
+                        missing[indices[i]]++;
+                }
             }
-            foreach (var v in values)
-                if (!float.IsFinite(v))
-                    return false;
-            return true;
         }
 
         /// <summary>A getter returning the class index / target as float, NaN when the label is missing or invalid.</summary>
