@@ -40,8 +40,10 @@ enum mlp_activation {
     MLP_ACT_RELU = 1,
     MLP_ACT_LEAKY_RELU = 2, /* slope 0.01 for negative inputs */
     MLP_ACT_TANH = 3,
-    MLP_ACT_SIGMOID = 4
+    MLP_ACT_SIGMOID = 4,
+    MLP_ACT_SELU = 5 /* scaled ELU (Klambauer et al. 2017): l x for x > 0, l a (e^x - 1) otherwise */
 };
+#define MLP_ACT_LAST MLP_ACT_SELU
 
 /* The output layer and its loss. */
 enum mlp_loss {
@@ -109,7 +111,7 @@ typedef struct mlp_network mlp_network;
 MLP_API int32_t mlp_network_create(int32_t num_layers, const int32_t *layer_sizes,
                                    int32_t hidden_activation, int32_t loss, mlp_network **out);
 MLP_API int32_t mlp_network_destroy(mlp_network *net);
-/* He-normal weights for ReLU-like activations, Glorot-uniform otherwise; biases 0. */
+/* He-normal weights for ReLU-like activations, LeCun-normal for SELU, Glorot-uniform otherwise; biases 0. */
 MLP_API int32_t mlp_network_init(mlp_network *net, uint64_t seed);
 /* Layer l in [0, num_layers): weights row-major [in, out], biases [out]. */
 MLP_API int32_t mlp_network_get_layer(const mlp_network *net, int32_t layer, float *weights,
@@ -174,8 +176,14 @@ typedef struct mlp_train_config {
     int32_t max_batch_rows;   /* the largest batch mlp_trainer_step will see */
     int32_t num_threads;      /* 0 = mlp_get_num_threads() */
     float dropout_rate;       /* in [0, 1): inverted dropout on hidden layers while training; 0 = off */
-    int32_t reserved;         /* must be 0 */
+    float label_smoothing;    /* in [0, 1): classification targets (1 - e) y + e / K (K classes; 2 for the binary
+                                 losses) while training; evaluation reports the plain loss. 0 = off */
     uint64_t seed;            /* dropout masks: a function of (seed, step, layer, row in batch, unit) */
+    int32_t input_scale;      /* 1: train a per-input scale s (starting at 1) in front of the first layer, a
+                                 reparametrization that lets each input's weight scale move at its own rate
+                                 (RealMLP's scaling layer). The network always holds the folded weights diag(s) W1,
+                                 so it scores without s; do not change layer 0 while the trainer lives. */
+    float input_scale_rate;   /* the input scale's learning-rate factor (> 0; no weight decay); ignored without it */
 } mlp_train_config;
 
 typedef struct mlp_trainer mlp_trainer;
@@ -185,6 +193,13 @@ typedef struct mlp_trainer mlp_trainer;
 MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *config, mlp_trainer **out);
 MLP_API int32_t mlp_trainer_destroy(mlp_trainer *trainer);
 MLP_API int32_t mlp_trainer_set_learning_rate(mlp_trainer *trainer, float learning_rate);
+/* Per-layer learning-rate factors (all 1 at creation): layer l's weights step with learning_rate * weight_factors[l],
+ * its biases with learning_rate * bias_factors[l]; decoupled weight decay follows the same rate. layers must be
+ * the network's layer count; factors finite and > 0, with every weight rate * weight_decay below 1. */
+MLP_API int32_t mlp_trainer_set_rate_factors(mlp_trainer *trainer, int32_t layers, const float *weight_factors,
+                                             const float *bias_factors);
+/* Changes dropout_rate and weight_decay between steps (schedules); the same rules as in mlp_train_config. */
+MLP_API int32_t mlp_trainer_set_regularization(mlp_trainer *trainer, float dropout_rate, float weight_decay);
 /* One minibatch: gather rows row_indices[0..batch_rows) of x (x_rows rows; rows 0..batch_rows when
  * row_indices is NULL), forward, loss, backward, update. labels (softmax) or targets (other losses,
  * `outputs` floats per row) and weights (may be NULL) are indexed the same way as x.

@@ -13,6 +13,9 @@
 #define MLP_THIN_M 16
 
 #define MLP_LEAKY_RELU_SLOPE 0.01f
+/* SELU's constants (lambda, and lambda * alpha), to float precision. */
+#define MLP_SELU_SCALE 1.05070098735548049342f
+#define MLP_SELU_SCALE_ALPHA 1.75809934084737685994f
 
 typedef struct mlp_kernels {
     const char *name;

@@ -17,7 +17,7 @@ MLP_API int32_t mlp_bias_activation_forward(int32_t activation, int64_t rows, in
     mlp_clear_error();
     int32_t status = check_rows_cols(rows, cols);
     if (status != MLP_OK) return status;
-    MLP_CHECK(activation >= MLP_ACT_IDENTITY && activation <= MLP_ACT_SIGMOID, "unknown activation %d", (int)activation);
+    MLP_CHECK(activation >= MLP_ACT_IDENTITY && activation <= MLP_ACT_LAST, "unknown activation %d", (int)activation);
     MLP_CHECK(ldx >= cols, "ldx (%lld) must be at least cols (%lld)", (long long)ldx, (long long)cols);
     if (rows == 0 || cols == 0) return MLP_OK;
     MLP_CHECK_NOT_NULL(x);
@@ -32,7 +32,7 @@ MLP_API int32_t mlp_activation_backward(int32_t activation, int64_t rows, int64_
     mlp_clear_error();
     int32_t status = check_rows_cols(rows, cols);
     if (status != MLP_OK) return status;
-    MLP_CHECK(activation >= MLP_ACT_IDENTITY && activation <= MLP_ACT_SIGMOID, "unknown activation %d", (int)activation);
+    MLP_CHECK(activation >= MLP_ACT_IDENTITY && activation <= MLP_ACT_LAST, "unknown activation %d", (int)activation);
     MLP_CHECK(ldh >= cols && ldg >= cols, "ldh (%lld) and ldg (%lld) must be at least cols (%lld)", (long long)ldh,
               (long long)ldg, (long long)cols);
     if (rows == 0 || cols == 0) return MLP_OK;
@@ -60,7 +60,7 @@ MLP_API int32_t mlp_loss_forward_backward(int32_t loss, int64_t rows, int64_t co
         MLP_CHECK(targets != NULL && labels == NULL, "this loss takes targets (not labels)");
     if (grad)
         MLP_CHECK(ldg >= cols, "ldg (%lld) must be at least cols (%lld)", (long long)ldg, (long long)cols);
-    const mlp_loss_batch b = {loss, rows, cols, z, ldz, labels, targets, weights, NULL, 1.0f / (float)rows, grad, ldg};
+    const mlp_loss_batch b = {loss, rows, cols, z, ldz, labels, targets, weights, NULL, 1.0f / (float)rows, grad, ldg, 0.0f};
     mlp_loss_sums sums = {0, 0, 0};
     if ((status = mlp_loss_run(&b, &sums)) != MLP_OK) return status;
     *loss_out = sums.loss / (double)rows;

@@ -251,6 +251,12 @@ static inline __m256 activation_avx2(int32_t act, __m256 x)
     }
     case MLP_ACT_SIGMOID:
         return _mm256_div_ps(one, _mm256_add_ps(one, exp_avx2(_mm256_sub_ps(zero, x))));
+    case MLP_ACT_SELU: {
+        const __m256 negative = _mm256_mul_ps(_mm256_set1_ps(MLP_SELU_SCALE_ALPHA),
+                                              _mm256_sub_ps(exp_avx2(_mm256_min_ps(x, zero)), one));
+        return _mm256_blendv_ps(negative, _mm256_mul_ps(x, _mm256_set1_ps(MLP_SELU_SCALE)),
+                                _mm256_cmp_ps(x, zero, _CMP_GT_OQ));
+    }
     default: return x;
     }
 }
@@ -264,6 +270,9 @@ static inline __m256 activation_derivative_avx2(int32_t act, __m256 h)
         return _mm256_blendv_ps(_mm256_set1_ps(MLP_LEAKY_RELU_SLOPE), one, _mm256_cmp_ps(h, zero, _CMP_GT_OQ));
     case MLP_ACT_TANH: return _mm256_fnmadd_ps(h, h, one);
     case MLP_ACT_SIGMOID: return _mm256_mul_ps(h, _mm256_sub_ps(one, h));
+    case MLP_ACT_SELU:
+        return _mm256_blendv_ps(_mm256_add_ps(h, _mm256_set1_ps(MLP_SELU_SCALE_ALPHA)), _mm256_set1_ps(MLP_SELU_SCALE),
+                                _mm256_cmp_ps(h, zero, _CMP_GT_OQ));
     default: return one;
     }
 }

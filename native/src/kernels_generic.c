@@ -14,6 +14,7 @@ float mlp_activation_scalar(int32_t act, float x)
     case MLP_ACT_LEAKY_RELU: return x > 0.0f ? x : MLP_LEAKY_RELU_SLOPE * x;
     case MLP_ACT_TANH: return tanhf(x);
     case MLP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case MLP_ACT_SELU: return x > 0.0f ? MLP_SELU_SCALE * x : MLP_SELU_SCALE_ALPHA * (expf(x) - 1.0f);
     default: return x;
     }
 }
@@ -25,6 +26,8 @@ float mlp_activation_derivative_scalar(int32_t act, float h)
     case MLP_ACT_LEAKY_RELU: return h > 0.0f ? 1.0f : MLP_LEAKY_RELU_SLOPE;
     case MLP_ACT_TANH: return 1.0f - h * h;
     case MLP_ACT_SIGMOID: return h * (1.0f - h);
+    /* from the output: l a e^x = h + l a on the negative side */
+    case MLP_ACT_SELU: return h > 0.0f ? MLP_SELU_SCALE : h + MLP_SELU_SCALE_ALPHA;
     default: return 1.0f;
     }
 }

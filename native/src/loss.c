@@ -24,8 +24,9 @@ int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols)
     }
 }
 
-/* log(sum(exp(z))) - z[label] with max-shift; grad = (softmax - onehot) * scale. */
-static float softmax_cross_entropy(int64_t cols, const float *z, int32_t label, float scale, float *grad,
+/* Cross-entropy against the smoothed target q = (1 - eps) onehot + eps / K:
+ * log(sum(exp(z))) - sum_j q_j z_j with max-shift; grad = (softmax - q) * scale. */
+static float softmax_cross_entropy(int64_t cols, const float *z, int32_t label, float eps, float scale, float *grad,
                                    int *correct)
 {
     float zmax = z[0];
@@ -40,12 +41,17 @@ static float softmax_cross_entropy(int64_t cols, const float *z, int32_t label, 
         sum += e;
     }
     *correct = argmax == label;
+    const double off = (double)eps / (double)cols, on = 1.0 - (double)eps + off;
     if (grad) {
         const double inv = 1.0 / sum;
         for (int64_t j = 0; j < cols; ++j)
-            grad[j] = (float)((double)grad[j] * inv - (j == label ? 1.0 : 0.0)) * scale;
+            grad[j] = (float)((double)grad[j] * inv - (j == label ? on : off)) * scale;
     }
-    return (float)(log(sum) - (double)(z[label] - zmax));
+    if (eps == 0.0f)
+        return (float)(log(sum) - (double)(z[label] - zmax));
+    double mean_shifted = 0.0; /* sum_j q_j (z_j - zmax) */
+    for (int64_t j = 0; j < cols; ++j) mean_shifted += (j == label ? on : off) * (double)(z[j] - zmax);
+    return (float)(log(sum) - mean_shifted);
 }
 
 static float sigmoid_log_loss(float z, float y, float scale, float *grad, int *correct)
@@ -91,12 +97,12 @@ static int32_t row_loss(const mlp_loss_batch *b, int64_t r, mlp_loss_sums *out)
         const int32_t label = b->labels[ex], status = mlp_loss_check_label(label, ex, b->cols);
         if (status != MLP_OK)
             return status;
-        loss = softmax_cross_entropy(b->cols, z, label, scale, g, &correct);
+        loss = softmax_cross_entropy(b->cols, z, label, b->smoothing, scale, g, &correct);
         metric = correct ? w : 0.0;
         break;
     }
-    case MLP_LOSS_SIGMOID_LOG_LOSS:
-        loss = sigmoid_log_loss(z[0], b->targets[ex], scale, g, &correct);
+    case MLP_LOSS_SIGMOID_LOG_LOSS: /* smoothed target (1 - eps) y + eps / 2 */
+        loss = sigmoid_log_loss(z[0], b->targets[ex] * (1.0f - b->smoothing) + 0.5f * b->smoothing, scale, g, &correct);
         metric = correct ? w : 0.0;
         break;
     case MLP_LOSS_HINGE:

@@ -17,6 +17,7 @@ typedef struct mlp_loss_batch {
     float grad_scale;      /* the gradient is multiplied by weight * grad_scale */
     float *grad;           /* rows x cols, may be NULL (evaluation only) */
     int64_t ldg;
+    float smoothing;       /* label smoothing of the classification losses, in [0, 1) */
 } mlp_loss_batch;
 
 typedef struct mlp_loss_sums {

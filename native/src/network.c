@@ -25,7 +25,7 @@ MLP_API int32_t mlp_network_create(int32_t num_layers, const int32_t *layer_size
     MLP_CHECK_NOT_NULL(layer_sizes);
     MLP_CHECK(num_layers >= 1 && num_layers <= MLP_MAX_LAYERS, "num_layers must be in [1, %d], got %d",
               MLP_MAX_LAYERS, (int)num_layers);
-    MLP_CHECK(hidden_activation >= MLP_ACT_IDENTITY && hidden_activation <= MLP_ACT_SIGMOID,
+    MLP_CHECK(hidden_activation >= MLP_ACT_IDENTITY && hidden_activation <= MLP_ACT_LAST,
               "unknown activation %d", (int)hidden_activation);
     for (int32_t i = 0; i <= num_layers; ++i)
         MLP_CHECK(layer_sizes[i] >= 1 && layer_sizes[i] <= MLP_MAX_WIDTH, "layer size %d is %d; it must be in [1, %d]",
@@ -90,15 +90,17 @@ MLP_API int32_t mlp_network_init(mlp_network *net, uint64_t seed)
     mlp_rng rng;
     mlp_rng_seed(&rng, seed);
     const int relu_like = net->hidden_activation == MLP_ACT_RELU || net->hidden_activation == MLP_ACT_LEAKY_RELU;
+    const int selu = net->hidden_activation == MLP_ACT_SELU;
     for (int32_t l = 0; l < net->num_layers; ++l) {
         const int64_t fan_in = net->sizes[l], fan_out = net->sizes[l + 1];
         float *w = net->params + net->weight_offset[l];
-        /* He (normal, variance 2/fan_in) feeds ReLU-like units; Glorot (uniform, variance
+        /* He (normal, variance 2/fan_in) feeds ReLU-like units; LeCun (normal, variance 1/fan_in) keeps SELU
+         * networks self-normalizing (every layer, the output one too); Glorot (uniform, variance
          * 2/(fan_in+fan_out)) suits tanh/sigmoid and the output layer. */
-        const int he = relu_like && l < net->num_layers - 1;
-        const double limit = sqrt(6.0 / (double)(fan_in + fan_out)), stddev = sqrt(2.0 / (double)fan_in);
+        const int normal = (relu_like && l < net->num_layers - 1) || selu;
+        const double limit = sqrt(6.0 / (double)(fan_in + fan_out)), stddev = sqrt((selu ? 1.0 : 2.0) / (double)fan_in);
         for (int64_t i = 0; i < fan_in * fan_out; ++i)
-            w[i] = (float)(he ? stddev * mlp_rng_normal(&rng) : limit * (2.0 * mlp_rng_uniform(&rng) - 1.0));
+            w[i] = (float)(normal ? stddev * mlp_rng_normal(&rng) : limit * (2.0 * mlp_rng_uniform(&rng) - 1.0));
         memset(net->params + net->bias_offset[l], 0, (size_t)fan_out * sizeof(float));
     }
     return MLP_OK;

@@ -18,6 +18,12 @@ static void trainer_free(mlp_trainer *t)
     mlp_free(t->delta[0]);
     mlp_free(t->delta[1]);
     mlp_free(t->gemm_ws);
+    mlp_free(t->in_scale);
+    mlp_free(t->in_scale_m1);
+    mlp_free(t->in_scale_m2);
+    mlp_free(t->w1_raw);
+    mlp_free(t->in_scale_grad);
+    mlp_free(t->w1_row_grad);
     free(t->row_losses);
     free(t);
 }
@@ -44,7 +50,11 @@ static int32_t check_config(const mlp_train_config *c)
               MLP_MAX_THREADS, (int)c->num_threads);
     MLP_CHECK(c->dropout_rate >= 0.0f && c->dropout_rate < 1.0f, "dropout_rate must be in [0, 1), got %g",
               (double)c->dropout_rate);
-    MLP_CHECK(c->reserved == 0, "reserved must be 0");
+    MLP_CHECK(c->label_smoothing >= 0.0f && c->label_smoothing < 1.0f, "label_smoothing must be in [0, 1), got %g",
+              (double)c->label_smoothing);
+    MLP_CHECK(c->input_scale == 0 || c->input_scale == 1, "input_scale must be 0 or 1, got %d", (int)c->input_scale);
+    MLP_CHECK(!c->input_scale || (isfinite(c->input_scale_rate) && c->input_scale_rate > 0.0f),
+              "input_scale_rate must be finite and > 0, got %g", (double)c->input_scale_rate);
     return MLP_OK;
 }
 
@@ -102,6 +112,18 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
     ok = ok && (t->delta[0] = mlp_alloc_floats(b * widest)) && (t->delta[1] = mlp_alloc_floats(b * widest));
     ok = ok && (t->gemm_ws = mlp_alloc_floats(trainer_gemm_floats(net, b, t->threads, &t->gradient_ws_floats)));
     ok = ok && (t->row_losses = malloc((size_t)b * sizeof *t->row_losses));
+    if (config->input_scale) {
+        const int64_t in = net->sizes[0], w1 = (int64_t)net->sizes[0] * net->sizes[1];
+        ok = ok && (t->in_scale = mlp_alloc_floats(in)) && (t->in_scale_m1 = mlp_alloc_floats(in)) &&
+             (t->in_scale_m2 = mlp_alloc_floats(in)) && (t->w1_raw = mlp_alloc_floats(w1)) &&
+             (t->in_scale_grad = mlp_alloc_floats(in)) &&
+             (t->w1_row_grad = mlp_alloc_floats((int64_t)t->threads * net->sizes[1]));
+        if (ok) {
+            for (int64_t j = 0; j < in; ++j) t->in_scale[j] = 1.0f, t->in_scale_m1[j] = 0.0f, t->in_scale_m2[j] = 0.0f;
+            memcpy(t->w1_raw, net->params + net->weight_offset[0], (size_t)w1 * sizeof(float));
+        }
+    }
+    for (int32_t l = 0; l < MLP_MAX_LAYERS; ++l) t->weight_rate[l] = 1.0f, t->bias_rate[l] = 1.0f;
     if (!ok) {
         trainer_free(t);
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating trainer buffers for batches of %lld rows",
@@ -121,14 +143,68 @@ MLP_API int32_t mlp_trainer_destroy(mlp_trainer *trainer)
     return MLP_OK;
 }
 
+float mlp_trainer_max_weight_rate(const mlp_trainer *t)
+{
+    float most = 0.0f;
+    for (int32_t l = 0; l < t->net->num_layers; ++l) most = t->weight_rate[l] > most ? t->weight_rate[l] : most;
+    return most;
+}
+
+/* Decoupled weight decay shrinks a weight by rate * weight_decay per step: that must stay below 1. */
+static int32_t check_decay(float learning_rate, float max_rate, float weight_decay)
+{
+    MLP_CHECK((double)learning_rate * max_rate * weight_decay < 1.0,
+              "learning_rate (%g) * rate factor (%g) * weight_decay (%g) must be below 1", (double)learning_rate,
+              (double)max_rate, (double)weight_decay);
+    return MLP_OK;
+}
+
 MLP_API int32_t mlp_trainer_set_learning_rate(mlp_trainer *trainer, float learning_rate)
 {
     mlp_clear_error();
     MLP_CHECK_NOT_NULL(trainer);
     MLP_CHECK(isfinite(learning_rate) && learning_rate > 0.0f, "learning_rate must be finite and > 0, got %g",
               (double)learning_rate);
-    MLP_CHECK(trainer->config.weight_decay * learning_rate < 1.0f, "learning_rate * weight_decay must be below 1");
+    const int32_t status = check_decay(learning_rate, mlp_trainer_max_weight_rate(trainer), trainer->config.weight_decay);
+    if (status != MLP_OK) return status;
     trainer->config.learning_rate = learning_rate;
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_trainer_set_rate_factors(mlp_trainer *trainer, int32_t layers, const float *weight_factors,
+                                             const float *bias_factors)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    MLP_CHECK(layers == trainer->net->num_layers, "layers is %d but the network has %d", (int)layers,
+              (int)trainer->net->num_layers);
+    MLP_CHECK_NOT_NULL(weight_factors);
+    MLP_CHECK_NOT_NULL(bias_factors);
+    float most = 0.0f;
+    for (int32_t l = 0; l < layers; ++l) {
+        MLP_CHECK(isfinite(weight_factors[l]) && weight_factors[l] > 0.0f, "weight_factors[%d] must be finite and > 0, got %g",
+                  (int)l, (double)weight_factors[l]);
+        MLP_CHECK(isfinite(bias_factors[l]) && bias_factors[l] > 0.0f, "bias_factors[%d] must be finite and > 0, got %g",
+                  (int)l, (double)bias_factors[l]);
+        most = weight_factors[l] > most ? weight_factors[l] : most;
+    }
+    const int32_t status = check_decay(trainer->config.learning_rate, most, trainer->config.weight_decay);
+    if (status != MLP_OK) return status;
+    for (int32_t l = 0; l < layers; ++l) trainer->weight_rate[l] = weight_factors[l], trainer->bias_rate[l] = bias_factors[l];
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_trainer_set_regularization(mlp_trainer *trainer, float dropout_rate, float weight_decay)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    MLP_CHECK(dropout_rate >= 0.0f && dropout_rate < 1.0f, "dropout_rate must be in [0, 1), got %g", (double)dropout_rate);
+    MLP_CHECK(isfinite(weight_decay) && weight_decay >= 0.0f, "weight_decay must be finite and >= 0, got %g",
+              (double)weight_decay);
+    const int32_t status = check_decay(trainer->config.learning_rate, mlp_trainer_max_weight_rate(trainer), weight_decay);
+    if (status != MLP_OK) return status;
+    trainer->config.dropout_rate = dropout_rate;
+    trainer->config.weight_decay = weight_decay;
     return MLP_OK;
 }
 
@@ -212,7 +288,7 @@ static int32_t run_pass(mlp_trainer *t, const mlp_batch_data *d, int64_t first, 
                                shifted && d->targets ? d->targets + first * net->sizes[L] : d->targets,
                                shifted && d->weights ? d->weights + first : d->weights,
                                d->row_indices ? d->row_indices + first : NULL, grad_scale,
-                               train ? t->delta[0] : NULL, net->sizes[L]};
+                               train ? t->delta[0] : NULL, net->sizes[L], train ? t->config.label_smoothing : 0.0f};
     st.loss = lb;
     if (train && update) {
         const mlp_train_config *c = &t->config;

@@ -23,7 +23,16 @@ struct mlp_trainer {
     mlp_loss_sums *row_losses;   /* max_batch: each row's loss, added up in row order */
     float *gemm_ws;
     int64_t gradient_ws_floats;  /* one thread's share of gemm_ws for the paired gradient GEMMs */
+    float weight_rate[MLP_MAX_LAYERS], bias_rate[MLP_MAX_LAYERS]; /* learning-rate factors */
+    /* config.input_scale: s, its Adam moments (SGD: velocity in the first), and the first layer's weights before
+     * scaling; the network holds diag(s) w1_raw */
+    float *in_scale, *in_scale_m1, *in_scale_m2, *w1_raw;
+    float *in_scale_grad;        /* [inputs] */
+    float *w1_row_grad;          /* per thread, one row of the raw weights' gradient: threads x sizes[1] */
 };
+
+/* The largest rate factor of any layer's weights (the weight-decay bound). */
+float mlp_trainer_max_weight_rate(const mlp_trainer *t);
 
 /* A team of two computes a hidden layer's two gradient GEMMs side by side, one each (see backward_team in
  * training_step.c); the trainer's workspace makes room for that. */

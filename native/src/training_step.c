@@ -126,27 +126,73 @@ static void backward_team(const mlp_pass *ps, int thread, int team)
     }
 }
 
+/* n parameters at w with gradient g and moments at offset o of the trainer's moment arrays (or m1/m2 given). */
+static void optimizer_step(const mlp_trainer *t, int64_t n, float *w, const float *g, float *m1, float *m2,
+                           float step_size, float rate, int weights)
+{
+    const mlp_kernels *kern = mlp_kernels_get();
+    const mlp_train_config *c = &t->config;
+    const float l2 = weights ? c->l2 : 0.0f, decay = weights ? c->learning_rate * rate * c->weight_decay : 0.0f;
+    if (c->optimizer == MLP_OPT_ADAM)
+        kern->adam_update(n, w, g, m1, m2, step_size * rate, c->beta1, c->beta2, c->epsilon, l2, decay);
+    else
+        kern->sgd_update(n, w, g, m1, c->learning_rate * rate, c->momentum, c->nesterov, l2, decay);
+}
+
+/* The first layer's weights with the input scale, by rows (thread-local: nothing else reads them): the gradient
+ * P = dL/d(diag(s) W) gives ds_j = sum_k W[j,k] P[j,k] and dW[j,k] = s_j P[j,k]; W and s step, then the network
+ * gets diag(s) W again. */
+static void update_input_scaled_rows(mlp_trainer *t, float step_size, int thread, int team)
+{
+    const mlp_network *net = t->net;
+    const int64_t in = net->sizes[0], h = net->sizes[1], o = net->weight_offset[0];
+    int64_t lo, hi;
+    mlp_share(in, 1, thread, team, &lo, &hi);
+    float *row_grad = t->w1_row_grad + (int64_t)thread * h;
+    float *m1 = t->moment1, *m2 = t->moment2;
+    for (int64_t j = lo; j < hi; ++j) {
+        const float *p = t->grads + o + j * h;
+        float *raw = t->w1_raw + j * h;
+        const float s = t->in_scale[j];
+        double ds = 0.0;
+        for (int64_t k = 0; k < h; ++k) {
+            ds += (double)raw[k] * p[k];
+            row_grad[k] = s * p[k];
+        }
+        t->in_scale_grad[j] = (float)ds;
+        optimizer_step(t, h, raw, row_grad, m1 ? m1 + o + j * h : NULL, m2 ? m2 + o + j * h : NULL, step_size,
+                       t->weight_rate[0], 1);
+    }
+    if (hi > lo)
+        optimizer_step(t, hi - lo, t->in_scale + lo, t->in_scale_grad + lo, t->in_scale_m1 + lo,
+                       t->in_scale_m2 + lo, step_size, t->config.input_scale_rate, 0);
+    for (int64_t j = lo; j < hi; ++j) {
+        const float s = t->in_scale[j];
+        const float *raw = t->w1_raw + j * h;
+        float *w = net->params + o + j * h;
+        for (int64_t k = 0; k < h; ++k) w[k] = s * raw[k];
+    }
+}
+
 static void update_team(mlp_trainer *t, float step_size, int thread, int team)
 {
     const mlp_network *net = t->net;
-    const mlp_kernels *kern = mlp_kernels_get();
-    const mlp_train_config *c = &t->config;
     for (int32_t l = 0; l < net->num_layers; ++l) {
         /* weights get the L2 term, biases do not; threads take element ranges (the update is element-wise) */
         const int64_t offsets[2] = {net->weight_offset[l], net->bias_offset[l]};
         const int64_t counts[2] = {(int64_t)net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
+        const float rates[2] = {t->weight_rate[l], t->bias_rate[l]};
         for (int part = 0; part < 2; ++part) {
+            if (l == 0 && part == 0 && t->config.input_scale) {
+                update_input_scaled_rows(t, step_size, thread, team);
+                continue;
+            }
             int64_t lo, hi;
             mlp_share(counts[part], 16, thread, team, &lo, &hi);
             if (hi <= lo) continue;
             const int64_t o = offsets[part] + lo, n = hi - lo;
-            const float l2 = part == 0 ? c->l2 : 0.0f, decay = part == 0 ? c->learning_rate * c->weight_decay : 0.0f;
-            if (c->optimizer == MLP_OPT_ADAM)
-                kern->adam_update(n, net->params + o, t->grads + o, t->moment1 + o, t->moment2 + o, step_size,
-                                  c->beta1, c->beta2, c->epsilon, l2, decay);
-            else
-                kern->sgd_update(n, net->params + o, t->grads + o, t->moment1 ? t->moment1 + o : NULL,
-                                 c->learning_rate, c->momentum, c->nesterov, l2, decay);
+            optimizer_step(t, n, net->params + o, t->grads + o, t->moment1 ? t->moment1 + o : NULL,
+                           t->moment2 ? t->moment2 + o : NULL, step_size, rates[part], part == 0);
         }
     }
 }

@@ -75,6 +75,13 @@ namespace MlNetMlp
         /// <summary>The input transform, or null for a model written before it existed (raw features in).</summary>
         internal MlpPreprocessing Preprocessing { get; }
 
+        /// <summary>The transform applied to the features before the first layer (fitted in training: imputation of
+        /// missing values, missing indicators, and with <c>NormalizeFeatures</c> robust scaling), or null for a model
+        /// saved by a release before 0.2, which feeds the features in as they are.</summary>
+        public MlpInputPreprocessing InputPreprocessing => Preprocessing == null ? null
+            : new MlpInputPreprocessing((float[])Preprocessing.Fill.Clone(), (float[])Preprocessing.Center.Clone(), (float[])Preprocessing.Scale.Clone(),
+                Preprocessing.SmoothClip, (int[])Preprocessing.IndicatorColumns.Clone());
+
         /// <summary>Length of the feature vector the model reads.</summary>
         internal int FeatureCount => Preprocessing?.Inputs ?? Network.InputCount;
 

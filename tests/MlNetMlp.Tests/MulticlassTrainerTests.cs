@@ -78,8 +78,14 @@ namespace MlNetMlp.Tests
             Assert.That(model.TrainingHistory.Count, Is.EqualTo(5));
             Assert.Throws<ArgumentOutOfRangeException>(() => model.GetWeights(3));
 
-            // Recompute the forward pass from the exposed weights: out[j] = sum_i in[i] * W[i * out + j] + b[j].
-            var x = rows[0].Features.Select(v => (double)v).ToArray();
+            // Recompute the forward pass from the exposed preprocessing and weights: out[j] = sum_i in[i] * W[i * out + j] + b[j].
+            var p = model.InputPreprocessing;
+            Assert.That(p.SmoothClip, Is.True, "features are normalized by default");
+            var x = rows[0].Features.Select((v, j) =>
+            {
+                double z = (v - p.Centers[j]) * (double)p.Scales[j];
+                return z / Math.Sqrt(1 + z * z / 9);
+            }).ToArray();
             for (int layer = 0; layer < 3; layer++)
             {
                 var w = model.GetWeights(layer);
@@ -203,7 +209,7 @@ namespace MlNetMlp.Tests
         }
 
         [Test]
-        public void BadRowsAreSkippedAndCountedInTheLog()
+        public void MissingFeaturesAreImputedAndBadLabelsSkippedAndCountedInTheLog()
         {
             var ml = new MLContext(seed: 1);
             var messages = new List<string>();
@@ -211,10 +217,14 @@ namespace MlNetMlp.Tests
             var rows = TestData.Rings(200, 1).ToList();
             rows[3].Features[0] = float.NaN;
             rows[7].Features[1] = float.PositiveInfinity;
+            rows[9].Features[1] = float.NaN;
+            rows[11].Label = null; // a missing label: no example
             var data = TestData.ToDataView(ml, rows, 2);
             var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
             var model = ml.MulticlassClassification.Trainers.Mlp(Small(new[] { 8 }, epochs: 2)).Fit(keyed);
-            Assert.That(messages, Has.Some.Contains("Skipped 2 of 200 training rows: 2 with NaN or infinite features"));
+            Assert.That(messages, Has.Some.Contains("Skipped 1 of 200 training rows: 1 with a missing or out-of-range label"));
+            Assert.That(messages, Has.Some.Contains("Imputed 3 missing (NaN or infinite) feature values in 2 of 2 columns"));
+            Assert.That(model.Model.LayerSizes[0], Is.EqualTo(4), "two features and a missing indicator for each");
             Assert.That(messages, Has.Some.Contains("epoch 2/2"), "one log line per epoch");
             Assert.That(model.Model.TrainingHistory.Count, Is.EqualTo(2));
         }

@@ -285,9 +285,10 @@ namespace MlNetMlp.Tests
         {
             var ml = new MLContext(seed: 1);
             var rows = TestData.Rings(20, 1);
-            foreach (var r in rows) r.Features[0] = float.NaN;
-            var e = Assert.Throws<InvalidOperationException>(() => ml.Transforms.Conversion.MapValueToKey("Label")
-                .Append(ml.MulticlassClassification.Trainers.Mlp()).Fit(TestData.ToDataView(ml, rows, 2)));
+            var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(TestData.ToDataView(ml, rows, 2));
+            foreach (var r in rows) r.Label = "unseen"; // NaN features are imputed; a label outside the key set is no example
+            var data = keys.Transform(TestData.ToDataView(ml, rows, 2));
+            var e = Assert.Throws<InvalidOperationException>(() => ml.MulticlassClassification.Trainers.Mlp().Fit(data));
             Assert.That(e.Message, Does.Contain("no usable rows"));
         }
     }

@@ -12,6 +12,7 @@ static double act_ref(int act, double x)
     case MLP_ACT_LEAKY_RELU: return x > 0 ? x : 0.01 * x;
     case MLP_ACT_TANH: return tanh(x);
     case MLP_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case MLP_ACT_SELU: return x > 0 ? 1.0507009873554805 * x : 1.0507009873554805 * 1.6732632423543772 * (exp(x) - 1);
     default: return x;
     }
 }
@@ -20,7 +21,7 @@ static void test_activations(void)
 {
     enum { ROWS = 3, COLS = 37, LD = 40 };
     uint64_t seed = 3;
-    for (int act = MLP_ACT_IDENTITY; act <= MLP_ACT_SIGMOID; ++act) {
+    for (int act = MLP_ACT_IDENTITY; act <= MLP_ACT_LAST; ++act) {
         float x[ROWS * LD], bias[COLS], h[ROWS * LD], g[ROWS * LD];
         for (int i = 0; i < ROWS * LD; ++i) x[i] = 6.0f * test_uniform(&seed);
         x[5] = 100.0f, x[6] = -100.0f, x[7] = 0.0f; /* saturation and the kink */
@@ -44,7 +45,7 @@ static void test_activations(void)
             for (int j = 0; j < COLS; ++j) {
                 const int i = r * LD + j;
                 const double u = (double)x[i] + bias[j], e = 1e-4;
-                if (fabs(u) < 1e-3 && (act == MLP_ACT_RELU || act == MLP_ACT_LEAKY_RELU)) continue; /* kink */
+                if (fabs(u) < 1e-3 && (act == MLP_ACT_RELU || act == MLP_ACT_LEAKY_RELU || act == MLP_ACT_SELU)) continue; /* kink */
                 const double fd = (act_ref(act, u + e) - act_ref(act, u - e)) / (2 * e);
                 CHECK(fabs(g[i] - fd) <= 1e-3 * (1.0 + fabs(fd)), "act %d backward at %g: %g vs %g", act, u, g[i], fd);
             }

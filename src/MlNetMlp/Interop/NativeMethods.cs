@@ -41,7 +41,7 @@ namespace MlNetMlp.Interop
             public int MaxBatchRows;
             public int NumThreads;
             public float DropoutRate;
-            public int Reserved;
+            public float LabelSmoothing;
             public ulong Seed;
         }
 
