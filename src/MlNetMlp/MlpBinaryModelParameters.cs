@@ -23,8 +23,8 @@ namespace MlNetMlp
 
         private static VersionInfo GetVersionInfo() => MakeVersionInfo("MLPBINRY", LoaderSignature, typeof(MlpBinaryModelParameters).Assembly);
 
-        internal MlpBinaryModelParameters(IHostEnvironment env, MlpNetwork network, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
-            : base(env, RegistrationName, network, preprocessing, history)
+        internal MlpBinaryModelParameters(IHostEnvironment env, MlpEnsemble ensemble, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
+            : base(env, RegistrationName, ensemble, preprocessing, history)
         {
         }
 

@@ -40,7 +40,7 @@ namespace MlNetMlp
         internal const string LoadName = "MlpBinary";
 
         /// <summary>Options for <see cref="MlpBinaryTrainer"/>; see <see cref="MlpTrainerOptionsBase"/> for the shared ones.</summary>
-        public sealed class Options : MlpTrainerOptionsBase
+        public sealed class Options : MlpClassificationOptionsBase
         {
             /// <summary>The loss. Default: <see cref="MlpBinaryLoss.LogLoss"/>.</summary>
             public MlpBinaryLoss LossFunction = MlpBinaryLoss.LogLoss;
@@ -92,19 +92,29 @@ namespace MlNetMlp
                 Loss = hinge ? NativeMethods.LossHinge : NativeMethods.LossSigmoidLogLoss,
             };
             PlattCalibrator calibrator = null;
-            var result = MlpTrainingSession.Run(Host, TypedOptions, context, task, (network, rows, ch) =>
-                calibrator = hinge ? FitPlatt(network, rows, ch) : new PlattCalibrator(Host, -1, 0)); // sigmoid(logit)
-            var model = new MlpBinaryModelParameters(Host, result.Network, result.Preprocessing, result.History);
+            var result = MlpTrainingSession.Run(Host, TypedOptions, context, task, (ensemble, rows, ch) =>
+                calibrator = hinge ? FitPlatt(ensemble, rows, ch) : new PlattCalibrator(Host, -1, 0)); // sigmoid(logit)
+            var model = new MlpBinaryModelParameters(Host, result.Ensemble, result.Preprocessing, result.History);
             return new ValueMapperCalibratedModelParameters<MlpBinaryModelParameters, PlattCalibrator>(Host, model, calibrator);
         }
 
         /// <summary>Platt scaling of the hinge margins on the training rows, with ML.NET's own calibrator trainer.</summary>
-        private unsafe PlattCalibrator FitPlatt(MlpNetwork network, RowSelection rows, IChannel ch)
+        private unsafe PlattCalibrator FitPlatt(MlpEnsemble ensemble, RowSelection rows, IChannel ch)
         {
             var set = rows.Set;
             var margins = new float[set.Rows];
-            var workspace = new float[network.WorkspaceSize(set.Rows)];
-            network.Predict(new ReadOnlySpan<float>(set.Features, checked(set.Rows * set.Columns)), set.Rows, NativeMethods.OutputRaw, margins, workspace, TypedOptions.NumberOfThreads ?? 0);
+            var member = new float[set.Rows];
+            var x = new ReadOnlySpan<float>(set.Features, checked(set.Rows * set.Columns));
+            var workspace = new float[ensemble.First.WorkspaceSize(set.Rows)];
+            // the ensemble's margin: its members' summed in order, then divided by the count (as RowScorer does)
+            for (int m = 0; m < ensemble.Count; m++)
+            {
+                ensemble.Members[m].Predict(x, set.Rows, NativeMethods.OutputRaw, m == 0 ? margins : member, workspace, TypedOptions.NumberOfThreads ?? 0);
+                if (m > 0)
+                    for (int r = 0; r < margins.Length; r++) margins[r] += member[r];
+            }
+            if (ensemble.Count > 1)
+                for (int r = 0; r < margins.Length; r++) margins[r] /= ensemble.Count;
             ICalibratorTrainer trainer = new PlattCalibratorTrainer(Host);
             foreach (int r in rows.Rows)
                 trainer.ProcessTrainingExample(margins[r], set.Targets[r] > 0.5f, set.Weights?[r] ?? 1);

@@ -14,6 +14,9 @@ namespace MlNetMlp
         Tanh = 3,
         /// <summary>Logistic sigmoid 1 / (1 + e^-x). Glorot initialisation.</summary>
         Sigmoid = 4,
+        /// <summary>Scaled exponential linear unit (Klambauer et al. 2017): λx for x &gt; 0, λα(eˣ − 1) otherwise
+        /// (λ ≈ 1.0507, α ≈ 1.6733). LeCun initialisation. The default: it trains tables better than ReLU.</summary>
+        Selu = 5,
     }
 
     /// <summary>The optimizer that applies the minibatch gradients.</summary>
@@ -36,6 +39,21 @@ namespace MlNetMlp
         /// <summary>Halve the learning rate when the monitored loss (validation loss when there is validation data,
         /// else training loss) has not improved for two epochs; never below 1/1000 of the initial rate.</summary>
         ReduceOnPlateau = 2,
+        /// <summary>Four cosine cycles on a logarithmic time axis (RealMLP's "coslog4"):
+        /// 0.5 − 0.5 cos(2π log₂(1 + 15t)) for t from 0 to 1 — each cycle starts at 0 (a warm-up), peaks at the
+        /// learning rate and comes back to 0; the cycles get longer, and training ends at 0. The default.</summary>
+        CosineLogCycles = 3,
+    }
+
+    /// <summary>How the learning rate is shared out over the layers.</summary>
+    public enum MlpLearningRateScaling
+    {
+        /// <summary>Every weight and bias steps with the learning rate.</summary>
+        Uniform = 0,
+        /// <summary>Each layer's weights step with LearningRate / √(fan-in), biases with 0.1 × LearningRate and the
+        /// input scale with 6 × LearningRate: under Adam the neural-tangent parametrization RealMLP uses, so wide
+        /// and narrow layers move at comparable speeds.</summary>
+        FanIn = 1,
     }
 
     /// <summary>The loss of the regression MLP (on standardized targets, see <see cref="MlpRegressionTrainer"/>).</summary>

@@ -27,10 +27,10 @@ namespace MlNetMlp
 
         private readonly VectorDataViewType _outputType;
 
-        internal MlpModelParameters(IHostEnvironment env, MlpNetwork network, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
-            : base(env, RegistrationName, network, preprocessing, history)
+        internal MlpModelParameters(IHostEnvironment env, MlpEnsemble ensemble, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
+            : base(env, RegistrationName, ensemble, preprocessing, history)
         {
-            _outputType = new VectorDataViewType(NumberDataViewType.Single, network.OutputCount);
+            _outputType = new VectorDataViewType(NumberDataViewType.Single, ensemble.First.OutputCount);
         }
 
         private MlpModelParameters(IHostEnvironment env, ModelLoadContext ctx)
@@ -59,12 +59,12 @@ namespace MlNetMlp
         private protected override void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn)
         {
             Host.Check(outputNames.Length == 2, "Expected the PredictedLabel and Score outputs.");
-            MlpOnnxExport.AddMulticlass(ctx, Network, outputNames, MlpOnnxExport.AddPreprocessing(ctx, Preprocessing, featureColumn));
+            MlpOnnxExport.AddMulticlass(ctx, Ensemble, outputNames, MlpOnnxExport.AddPreprocessing(ctx, Preprocessing, featureColumn));
         }
 
         private protected override Delegate CreateMapper()
         {
-            var scorer = new RowScorer(Network, Preprocessing, CountImputed, Host, NativeMethods.OutputProbability);
+            var scorer = new RowScorer(Ensemble, Preprocessing, CountImputed, Host, NativeMethods.OutputProbability);
             return (ValueMapper<VBuffer<float>, VBuffer<float>>)scorer.MapVector;
         }
     }

@@ -21,13 +21,13 @@ namespace MlNetMlp
         /// <summary>The first format with the input preprocessing (earlier files have none: raw features in).</summary>
         internal const uint VersionWithPreprocessing = 0x00010002;
 
-        internal MlpModelParametersBase(IHostEnvironment env, string name, MlpNetwork network, MlpPreprocessing preprocessing,
+        internal MlpModelParametersBase(IHostEnvironment env, string name, MlpEnsemble ensemble, MlpPreprocessing preprocessing,
             IEnumerable<MlpEpochReport> history)
             : base(env, name)
         {
-            Host.CheckValue(network, nameof(network));
-            Host.Check(preprocessing == null || preprocessing.Outputs == network.InputCount, "The preprocessing does not match the network's inputs.");
-            Network = network;
+            Host.CheckValue(ensemble, nameof(ensemble));
+            Host.Check(preprocessing == null || preprocessing.Outputs == ensemble.First.InputCount, "The preprocessing does not match the network's inputs.");
+            Ensemble = ensemble;
             Preprocessing = preprocessing;
             _history = history?.ToArray() ?? Array.Empty<MlpEpochReport>();
             _inputType = new VectorDataViewType(NumberDataViewType.Single, FeatureCount);
@@ -40,15 +40,17 @@ namespace MlNetMlp
         {
             try
             {
-                Network = MlpNetwork.Load(ctx.Reader);
+                var first = MlpNetwork.Load(ctx.Reader);
                 _history = MlpModelSerialization.ReadHistory(ctx.Reader);
+                Ensemble = new MlpEnsemble(new[] { first });
                 if (ctx.Header.ModelVerWritten >= VersionWithPreprocessing)
                 {
                     int present = ctx.Reader.ReadInt32();
                     if (present != 0 && present != 1)
                         throw MlpNetwork.Corrupt($"unknown preprocessing flag {present}");
                     if (present == 1)
-                        Preprocessing = MlpPreprocessing.Load(ctx.Reader, Network.InputCount);
+                        Preprocessing = MlpPreprocessing.Load(ctx.Reader, first.InputCount);
+                    Ensemble = MlpEnsemble.LoadOthers(ctx.Reader, first);
                 }
             }
             catch (System.IO.EndOfStreamException)
@@ -64,13 +66,20 @@ namespace MlNetMlp
         /// 0x00010001 (network + training history) on readable.</summary>
         private protected static VersionInfo MakeVersionInfo(string modelSignature, string loaderSignature, System.Reflection.Assembly assembly) => new VersionInfo(
             modelSignature: modelSignature,
-            verWrittenCur: VersionWithPreprocessing, // 0x00010002: + input preprocessing (imputation, indicators, robust scaling)
+            verWrittenCur: VersionWithPreprocessing, // 0x00010002: + input preprocessing (imputation, indicators, robust scaling), ensemble members
             verReadableCur: VersionWithPreprocessing,
             verWeCanReadBack: 0x00010001, // network + training history
             loaderSignature: loaderSignature,
             loaderAssemblyName: assembly.FullName);
 
-        internal MlpNetwork Network { get; }
+        /// <summary>The networks whose outputs the model averages (one for a plain MLP).</summary>
+        internal MlpEnsemble Ensemble { get; }
+
+        /// <summary>The first (or only) network.</summary>
+        internal MlpNetwork Network => Ensemble.First;
+
+        /// <summary>The number of networks whose outputs are averaged (<c>EnsembleSize</c> when trained).</summary>
+        public int EnsembleSize => Ensemble.Count;
 
         /// <summary>The input transform, or null for a model written before it existed (raw features in).</summary>
         internal MlpPreprocessing Preprocessing { get; }
@@ -98,7 +107,8 @@ namespace MlNetMlp
         /// <summary>
         /// *** Binary format *** <c>int sizeof(float)</c> (base), then the network (<see cref="MlpNetwork"/>: loss,
         /// activation, layer sizes, weights and biases, CRC-32), then the training history, then (format 0x00010002)
-        /// int 1 and the input preprocessing (<see cref="MlpPreprocessing"/>, CRC-32), or int 0 for none.
+        /// int 1 and the input preprocessing (<see cref="MlpPreprocessing"/>, CRC-32), or int 0 for none, then the
+        /// member count and the ensemble's further networks (<see cref="MlpEnsemble"/>).
         /// </summary>
         protected sealed override void SaveCore(ModelSaveContext ctx)
         {
@@ -109,6 +119,7 @@ namespace MlNetMlp
             // A model loaded from an 0x00010001 file has none and keeps scoring raw features after a save.
             ctx.Writer.Write(Preprocessing != null ? 1 : 0);
             Preprocessing?.Save(ctx.Writer);
+            Ensemble.SaveOthers(ctx.Writer);
         }
 
         /// <summary>Width of every layer from input to output, e.g. <c>[784, 256, 128, 10]</c>. The input width is the
@@ -118,8 +129,8 @@ namespace MlNetMlp
         /// <summary>The hidden layers' activation.</summary>
         public MlpActivation Activation => Network.Activation;
 
-        /// <summary>Number of weights and biases.</summary>
-        public long ParameterCount => Network.ParameterCount;
+        /// <summary>Number of weights and biases (of all ensemble members).</summary>
+        public long ParameterCount => Network.ParameterCount * Ensemble.Count;
 
         /// <summary>One report per epoch that ran, including epochs after the best one when early stopping restored
         /// earlier weights (like scikit-learn's <c>loss_curve_</c> and <c>validation_scores_</c>).</summary>
@@ -127,17 +138,30 @@ namespace MlNetMlp
 
         /// <summary>A copy of layer <paramref name="layer"/>'s weights, row-major <c>[in, out]</c>: element
         /// <c>i * out + j</c> connects input <c>i</c> to output <c>j</c>.</summary>
-        public float[] GetWeights(int layer)
+        public float[] GetWeights(int layer) => GetWeights(layer, 0);
+
+        /// <summary>A copy of ensemble member <paramref name="member"/>'s weights of layer <paramref name="layer"/>.</summary>
+        public float[] GetWeights(int layer, int member)
         {
             CheckLayer(layer);
-            return Network.GetWeights(layer);
+            return Member(member).GetWeights(layer);
         }
 
         /// <summary>A copy of layer <paramref name="layer"/>'s biases (<c>out</c> values).</summary>
-        public float[] GetBiases(int layer)
+        public float[] GetBiases(int layer) => GetBiases(layer, 0);
+
+        /// <summary>A copy of ensemble member <paramref name="member"/>'s biases of layer <paramref name="layer"/>.</summary>
+        public float[] GetBiases(int layer, int member)
         {
             CheckLayer(layer);
-            return Network.GetBiases(layer);
+            return Member(member).GetBiases(layer);
+        }
+
+        private MlpNetwork Member(int member)
+        {
+            if (member < 0 || member >= Ensemble.Count)
+                throw new ArgumentOutOfRangeException(nameof(member), member, $"The model has {Ensemble.Count} ensemble members (0 to {Ensemble.Count - 1}).");
+            return Ensemble.Members[member];
         }
 
         private void CheckLayer(int layer)
@@ -151,7 +175,8 @@ namespace MlNetMlp
 
         /// <summary>A one-line description: layer sizes, activation, output, parameter count, epochs trained.</summary>
         public override string ToString() =>
-            $"MLP {string.Join("-", LayerSizes)} ({Activation}, {OutputDescription}), {ParameterCount} parameters, {_history.Length} epochs trained";
+            $"MLP {string.Join("-", LayerSizes)} ({Activation}, {OutputDescription}){(Ensemble.Count > 1 ? $" x {Ensemble.Count} averaged" : "")}, " +
+            $"{ParameterCount} parameters, {_history.Length} epochs trained";
 
         DataViewType IValueMapper.InputType => _inputType;
 

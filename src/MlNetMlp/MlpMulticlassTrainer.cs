@@ -36,7 +36,7 @@ namespace MlNetMlp
         internal const string LoadName = "MlpMulticlass";
 
         /// <summary>Options for <see cref="MlpMulticlassTrainer"/>; see <see cref="MlpTrainerOptionsBase"/> for each option.</summary>
-        public sealed class Options : MlpTrainerOptionsBase
+        public sealed class Options : MlpClassificationOptionsBase
         {
         }
 
@@ -84,7 +84,7 @@ namespace MlNetMlp
             int classCount = ClassCount(context.TrainingSet);
             var task = new TrainingTask { LabelKind = LabelKind.Key, ClassCount = classCount, Outputs = classCount, Loss = NativeMethods.LossSoftmaxCrossEntropy };
             var result = MlpTrainingSession.Run(Host, TrainerOptions, context, task);
-            return new MlpModelParameters(Host, result.Network, result.Preprocessing, result.History);
+            return new MlpModelParameters(Host, result.Ensemble, result.Preprocessing, result.History);
         }
 
         private int ClassCount(RoleMappedData data)

@@ -22,8 +22,8 @@ namespace MlNetMlp
 
         private static VersionInfo GetVersionInfo() => MakeVersionInfo("MLPREGRS", LoaderSignature, typeof(MlpRegressionModelParameters).Assembly);
 
-        internal MlpRegressionModelParameters(IHostEnvironment env, MlpNetwork network, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
-            : base(env, RegistrationName, network, preprocessing, history)
+        internal MlpRegressionModelParameters(IHostEnvironment env, MlpEnsemble ensemble, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
+            : base(env, RegistrationName, ensemble, preprocessing, history)
         {
         }
 

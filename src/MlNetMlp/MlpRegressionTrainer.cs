@@ -77,7 +77,7 @@ namespace MlNetMlp
             var loss = ((Options)TrainerOptions).LossFunction == MlpRegressionLoss.Huber ? NativeMethods.LossHuber : NativeMethods.LossSquared;
             var task = new TrainingTask { LabelKind = LabelKind.Real, Outputs = 1, Loss = loss };
             var result = MlpTrainingSession.Run(Host, TrainerOptions, context, task);
-            return new MlpRegressionModelParameters(Host, result.Network, result.Preprocessing, result.History);
+            return new MlpRegressionModelParameters(Host, result.Ensemble, result.Preprocessing, result.History);
         }
     }
 }

@@ -10,7 +10,7 @@ namespace MlNetMlp.Tests
     {
         private static MlpBinaryTrainer.Options Options(MlpBinaryLoss loss, int[] hidden = null) => new()
         {
-            HiddenLayerSizes = hidden ?? new[] { 32, 16 }, NumberOfEpochs = 40, BatchSize = 32, LearningRate = 0.01f, LossFunction = loss,
+            HiddenLayerSizes = hidden ?? new[] { 32, 16 }, NumberOfEpochs = 40, BatchSize = 32, LearningRate = 0.01f, LearningRateScaling = MlpLearningRateScaling.Uniform, LossFunction = loss,
         };
 
         [TestCase(MlpBinaryLoss.LogLoss)]

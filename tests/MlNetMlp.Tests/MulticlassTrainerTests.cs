@@ -15,7 +15,7 @@ namespace MlNetMlp.Tests
                 .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
         private static MlpMulticlassTrainer.Options Small(int[] hidden, int epochs = 40) =>
-            new MlpMulticlassTrainer.Options { HiddenLayerSizes = hidden, NumberOfEpochs = epochs, BatchSize = 32, LearningRate = 0.01f };
+            new MlpMulticlassTrainer.Options { HiddenLayerSizes = hidden, NumberOfEpochs = epochs, BatchSize = 32, LearningRate = 0.01f, LearningRateScaling = MlpLearningRateScaling.Uniform };
 
         [Test]
         public void LearnsConcentricRingsThatNoLinearModelCanSeparate()
@@ -64,6 +64,8 @@ namespace MlNetMlp.Tests
             }
         }
 
+        private static double Selu(double x) => x > 0 ? 1.0507009873554805 * x : 1.0507009873554805 * 1.6732632423543772 * (Math.Exp(x) - 1);
+
         [Test]
         public void ModelParametersExposeLayersAndWeightsInRowMajorInOutLayout()
         {
@@ -97,7 +99,7 @@ namespace MlNetMlp.Tests
                 {
                     double s = b[j];
                     for (int i = 0; i < x.Length; i++) s += x[i] * w[i * n + j];
-                    y[j] = layer < 2 ? Math.Max(0, s) : s;
+                    y[j] = layer < 2 ? Selu(s) : s;
                 }
                 x = y;
             }

@@ -38,13 +38,14 @@ namespace MlNetMlp.Tests
                 .Transform(TestData.ToDataView(ml, Noise(200, 20, 2), 20));
             var options = new MlpMulticlassTrainer.Options
             {
-                HiddenLayerSizes = new[] { 128, 128 }, NumberOfEpochs = 60, BatchSize = 16, LearningRate = 0.003f,
+                HiddenLayerSizes = new[] { 128, 128 }, NumberOfEpochs = 60, BatchSize = 16, LearningRate = 0.003f, LearningRateScaling = MlpLearningRateScaling.Uniform,
                 LearningRateSchedule = MlpLearningRateSchedule.Constant, EarlyStoppingPatience = 3,
             };
             var model = ml.MulticlassClassification.Trainers.Mlp(options).Fit(train, valid);
             var history = model.Model.TrainingHistory;
             Assert.That(history.Count, Is.LessThan(60), "stopped early");
-            int best = history.Select((h, i) => (h.ValidationLoss, i)).Min().i;
+            // the best epoch: the lowest validation error, ties broken by the lowest validation loss (the first of equals)
+            int best = history.Select((h, i) => (Error: 1 - h.ValidationMetric, h.ValidationLoss, i)).Min().i;
             Assert.That(history.Count - 1 - best, Is.EqualTo(3), "stopped exactly `patience` epochs after the best one");
             // The returned weights are the best epoch's: ML.NET's log-loss on the validation set equals its loss then.
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(valid));
@@ -57,7 +58,7 @@ namespace MlNetMlp.Tests
             double SumOfSquares(float l2)
             {
                 var ml = new MLContext(seed: 1);
-                var options = new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 32 }, NumberOfEpochs = 20, BatchSize = 32, L2Regularization = l2, WeightDecay = 0, LearningRate = 0.01f };
+                var options = new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 32 }, NumberOfEpochs = 20, BatchSize = 32, L2Regularization = l2, WeightDecay = 0, LearningRate = 0.01f, LearningRateScaling = MlpLearningRateScaling.Uniform };
                 var model = ml.MulticlassClassification.Trainers.Mlp(options).Fit(Keyed(ml, TestData.Blobs(400, 3, 10, 1), 10)).Model;
                 return Enumerable.Range(0, 2).Sum(l => model.GetWeights(l).Sum(w => (double)w * w));
             }
@@ -73,7 +74,7 @@ namespace MlNetMlp.Tests
                 var options = new MlpMulticlassTrainer.Options
                 {
                     HiddenLayerSizes = new[] { 32 }, NumberOfEpochs = 20, BatchSize = 32, WeightDecay = decay, Optimizer = optimizer,
-                    LearningRate = optimizer == MlpOptimizer.Adam ? 0.01f : 0.05f,
+                    LearningRate = optimizer == MlpOptimizer.Adam ? 0.01f : 0.05f, LearningRateScaling = MlpLearningRateScaling.Uniform,
                 };
                 var model = ml.MulticlassClassification.Trainers.Mlp(options).Fit(Keyed(ml, TestData.Blobs(400, 3, 10, 1), 10)).Model;
                 return Enumerable.Range(0, 2).Sum(l => model.GetWeights(l).Sum(w => (double)w * w));
@@ -132,7 +133,7 @@ namespace MlNetMlp.Tests
         {
             var ml = new MLContext(seed: 1);
             var data = Keyed(ml, TestData.Blobs(600, 4, 10, 1, spread: 1.0), 10);
-            var options = new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 32 }, NumberOfEpochs = 5, BatchSize = 32, LearningRate = 0.003f };
+            var options = new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 32 }, NumberOfEpochs = 5, BatchSize = 32, LearningRate = 0.003f, LearningRateScaling = MlpLearningRateScaling.Uniform };
             var trainer = ml.MulticlassClassification.Trainers.Mlp(options);
             var first = trainer.Fit(data);
             var continued = trainer.Fit(data, first.Model);
@@ -173,7 +174,7 @@ namespace MlNetMlp.Tests
                 var ml = new MLContext(seed: 1);
                 var options = new MlpMulticlassTrainer.Options
                 {
-                    HiddenLayerSizes = new[] { 64 }, NumberOfEpochs = 12, BatchSize = 16, LearningRate = 0.01f, LearningRateSchedule = schedule, ValidationFraction = 0.3f,
+                    HiddenLayerSizes = new[] { 64 }, NumberOfEpochs = 12, BatchSize = 16, LearningRate = 0.01f, LearningRateScaling = MlpLearningRateScaling.Uniform, LearningRateSchedule = schedule, ValidationFraction = 0.3f,
                 };
                 return ml.MulticlassClassification.Trainers.Mlp(options).Fit(Keyed(ml, rows, rows[0].Features.Length)).Model.TrainingHistory;
             }
@@ -195,7 +196,7 @@ namespace MlNetMlp.Tests
             var reports = new List<MlpEpochReport>();
             var options = new MlpMulticlassTrainer.Options
             {
-                HiddenLayerSizes = new[] { 16 }, NumberOfEpochs = 3, BatchSize = 16, LearningRate = 0.01f, ValidationFraction = 0.25f, EpochCallback = reports.Add,
+                HiddenLayerSizes = new[] { 16 }, NumberOfEpochs = 3, BatchSize = 16, LearningRate = 0.01f, LearningRateScaling = MlpLearningRateScaling.Uniform, ValidationFraction = 0.25f, EpochCallback = reports.Add,
             };
             var model = ml.MulticlassClassification.Trainers.Mlp(options).Fit(Keyed(ml, TestData.Blobs(400, 4, 5, 1), 5));
             Assert.That(reports.Select(r => r.Epoch), Is.EqualTo(new[] { 1, 2, 3 }));
@@ -216,7 +217,7 @@ namespace MlNetMlp.Tests
             var ml = new MLContext(seed: 1);
             var rows = TestData.Wave(500, 1);
             foreach (var r in rows) r.Features = r.Features.Select(f => f * 1e6f).ToArray(); // unnormalized features
-            var options = new MlpRegressionTrainer.Options { HiddenLayerSizes = new[] { 16 }, NumberOfEpochs = 20, Optimizer = MlpOptimizer.Sgd, LearningRate = 10f };
+            var options = new MlpRegressionTrainer.Options { HiddenLayerSizes = new[] { 16 }, NumberOfEpochs = 20, Optimizer = MlpOptimizer.Sgd, LearningRate = 10f, LearningRateScaling = MlpLearningRateScaling.Uniform };
             var e = Assert.Throws<InvalidOperationException>(() => ml.Regression.Trainers.Mlp(options).Fit(TestData.ToDataView(ml, rows, 2)));
             Assert.That(e.Message, Does.Contain("learning rate").And.Contain("normalized"));
         }

@@ -13,12 +13,12 @@ namespace MlNetMlp.Tests
             var ml = new MLContext(seed: 1);
             var train = TestData.ToDataView(ml, TestData.Wave(2000, 1), 2);
             var test = TestData.ToDataView(ml, TestData.Wave(500, 2), 2);
-            var options = new MlpRegressionTrainer.Options { HiddenLayerSizes = new[] { 64, 32 }, NumberOfEpochs = 60, BatchSize = 32, LearningRate = 0.003f };
+            var options = new MlpRegressionTrainer.Options { HiddenLayerSizes = new[] { 64, 32 }, NumberOfEpochs = 60, BatchSize = 32, LearningRate = 0.003f, LearningRateScaling = MlpLearningRateScaling.Uniform };
             var model = ml.Regression.Trainers.Mlp(options).Fit(train);
             var metrics = ml.Regression.Evaluate(model.Transform(test));
             Assert.That(metrics.RSquared, Is.GreaterThan(0.95), $"R² (RMSE {metrics.RootMeanSquaredError:F1} on targets around 5000 ± 700)");
 
-            var linear = ml.Regression.Trainers.Mlp(new MlpRegressionTrainer.Options { HiddenLayerSizes = Array.Empty<int>(), NumberOfEpochs = 30, LearningRate = 0.01f }).Fit(train);
+            var linear = ml.Regression.Trainers.Mlp(new MlpRegressionTrainer.Options { HiddenLayerSizes = Array.Empty<int>(), NumberOfEpochs = 30, LearningRate = 0.01f, LearningRateScaling = MlpLearningRateScaling.Uniform }).Fit(train);
             var linearMetrics = ml.Regression.Evaluate(linear.Transform(test));
             Assert.That(linearMetrics.RSquared, Is.LessThan(0.2), "the target is not linear in the features");
             Assert.That(Math.Abs(linearMetrics.RSquared), Is.LessThan(0.2), "but the linear model still finds the mean (offset 5000)");
@@ -28,7 +28,7 @@ namespace MlNetMlp.Tests
         public void ValidationMetricIsRSquared()
         {
             var ml = new MLContext(seed: 1);
-            var options = new MlpRegressionTrainer.Options { HiddenLayerSizes = new[] { 32 }, NumberOfEpochs = 10, BatchSize = 32, LearningRate = 0.003f, ValidationFraction = 0.2f };
+            var options = new MlpRegressionTrainer.Options { HiddenLayerSizes = new[] { 32 }, NumberOfEpochs = 40, ValidationFraction = 0.2f };
             var model = ml.Regression.Trainers.Mlp(options).Fit(TestData.ToDataView(ml, TestData.Wave(1000, 1), 2));
             var last = model.Model.TrainingHistory.Last();
             Assert.That(last.ValidationMetric, Is.GreaterThan(0.5).And.LessThanOrEqualTo(1.0));
@@ -52,7 +52,7 @@ namespace MlNetMlp.Tests
             {
                 var options = new MlpRegressionTrainer.Options
                 {
-                    HiddenLayerSizes = Array.Empty<int>(), NumberOfEpochs = 30, BatchSize = 32, LearningRate = 0.01f, LossFunction = loss, WeightDecay = 0,
+                    HiddenLayerSizes = Array.Empty<int>(), NumberOfEpochs = 30, BatchSize = 32, LearningRate = 0.01f, LearningRateScaling = MlpLearningRateScaling.Uniform, LossFunction = loss, WeightDecay = 0,
                 };
                 var model = ml.Regression.Trainers.Mlp(options).Fit(train);
                 Assert.That(model.Model.LossFunction, Is.EqualTo(loss));

@@ -43,6 +43,8 @@ namespace MlNetMlp.Interop
             public float DropoutRate;
             public float LabelSmoothing;
             public ulong Seed;
+            public int InputScale;
+            public float InputScaleRate;
         }
 
         /// <summary>Mirror of <c>mlp_preprocess_spec</c>.</summary>
@@ -93,6 +95,9 @@ namespace MlNetMlp.Interop
         internal static partial int mlp_trainer_create(NetworkHandle network, in TrainConfig config, out TrainerHandle trainer);
         [LibraryImport(LibraryName)] internal static partial int mlp_trainer_destroy(nint trainer);
         [LibraryImport(LibraryName)] internal static partial int mlp_trainer_set_learning_rate(TrainerHandle trainer, float learningRate);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_trainer_set_rate_factors(TrainerHandle trainer, int layers, float* weightFactors, float* biasFactors);
+        [LibraryImport(LibraryName)] internal static partial int mlp_trainer_set_regularization(TrainerHandle trainer, float dropoutRate, float weightDecay);
         [LibraryImport(LibraryName)]
         internal static partial int mlp_trainer_step(TrainerHandle trainer, float* x, long ldx, long xRows, int* rowIndices, int batchRows,
             int* labels, float* targets, float* weights, int update, out double loss);

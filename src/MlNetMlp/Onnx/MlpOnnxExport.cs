@@ -9,7 +9,7 @@ namespace MlNetMlp.Onnx
     /// <summary>Writes a network into an ONNX graph: per layer a Gemm (weights [in, out], bias) and the activation.</summary>
     internal static class MlpOnnxExport
     {
-        /// <summary>Opset 9 has every operator used (Gemm, Relu, LeakyRelu, Tanh, Sigmoid, Softmax, ArgMax, Cast).</summary>
+        /// <summary>Opset 9 has every operator used (Gemm, Relu, LeakyRelu, Tanh, Sigmoid, Selu, Softmax, ArgMax, Cast).</summary>
         internal const int MinimumOpSet = 9;
 
         /// <summary>The preprocessing needs IsInf (opset 10) and Clip with its bounds as inputs (opset 11).</summary>
@@ -103,22 +103,50 @@ namespace MlNetMlp.Onnx
                     MlpActivation.Relu => "Relu",
                     MlpActivation.LeakyRelu => "LeakyRelu",
                     MlpActivation.Tanh => "Tanh",
+                    MlpActivation.Selu => "Selu",
                     _ => "Sigmoid",
                 };
                 var node = ctx.CreateNode(op, h, a, ctx.GetNodeName(op), "");
                 if (network.Activation == MlpActivation.LeakyRelu)
                     node.AddAttribute("alpha", 0.01f);
+                if (network.Activation == MlpActivation.Selu)
+                {
+                    node.AddAttribute("alpha", 1.67326324235437728f);
+                    node.AddAttribute("gamma", 1.05070098735548049f);
+                }
                 h = a;
             }
             return h;
         }
 
-        /// <summary>Multiclass: Score = softmax(logits) into outputs[1], PredictedLabel = argmax + 1 as UInt32 key into outputs[0].</summary>
-        internal static void AddMulticlass(OnnxContext ctx, MlpNetwork network, string[] outputs, string inputs)
+        /// <summary>The ensemble's raw output (one member: its layers; several: the Mean of their raw outputs) into
+        /// <paramref name="outputName"/>.</summary>
+        internal static void AddRaw(OnnxContext ctx, MlpEnsemble ensemble, string input, string outputName)
         {
-            string logits = AddLayers(ctx, network, inputs);
-            var softmax = ctx.CreateNode("Softmax", logits, outputs[1], ctx.GetNodeName("Softmax"), "");
-            softmax.AddAttribute("axis", 1);
+            if (ensemble.Count == 1)
+            {
+                AddLayers(ctx, ensemble.First, input, outputName);
+                return;
+            }
+            var raws = ensemble.Members.Select(m => AddLayers(ctx, m, input)).ToArray();
+            ctx.CreateNode("Mean", raws, new[] { outputName }, ctx.GetNodeName("Mean"), "");
+        }
+
+        /// <summary>Multiclass: Score = softmax(logits) (the Mean of the members' softmax for an ensemble) into
+        /// outputs[1], PredictedLabel = argmax + 1 as UInt32 key into outputs[0].</summary>
+        internal static void AddMulticlass(OnnxContext ctx, MlpEnsemble ensemble, string[] outputs, string inputs)
+        {
+            var probabilities = new string[ensemble.Count];
+            for (int m = 0; m < ensemble.Count; m++)
+            {
+                string logits = AddLayers(ctx, ensemble.Members[m], inputs);
+                probabilities[m] = ensemble.Count == 1 ? outputs[1]
+                    : ctx.AddIntermediateVariable(new VectorDataViewType(NumberDataViewType.Single, ensemble.First.OutputCount), "mlp_probabilities", true);
+                var softmax = ctx.CreateNode("Softmax", logits, probabilities[m], ctx.GetNodeName("Softmax"), "");
+                softmax.AddAttribute("axis", 1);
+            }
+            if (ensemble.Count > 1)
+                ctx.CreateNode("Mean", probabilities, new[] { outputs[1] }, ctx.GetNodeName("Mean"), "");
 
             var index = ctx.AddIntermediateVariable(new VectorDataViewType(NumberDataViewType.Int64, 1), "mlp_argmax", true);
             var argmax = ctx.CreateNode("ArgMax", outputs[1], index, ctx.GetNodeName("ArgMax"), "");

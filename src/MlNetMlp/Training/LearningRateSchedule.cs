@@ -16,14 +16,30 @@ namespace MlNetMlp.Training
         private double _best = double.PositiveInfinity;
         private int _epochsWithoutImprovement;
 
-        internal LearningRateSchedule(MlpTrainerOptionsBase options, long totalSteps)
+        /// <summary>A schedule of <paramref name="kind"/> peaking at <paramref name="peak"/> over <paramref name="totalSteps"/>
+        /// minibatches; <see cref="Current"/> starts at the first step's rate (create the trainer with it).</summary>
+        internal LearningRateSchedule(MlpLearningRateSchedule kind, float peak, long totalSteps)
         {
-            _kind = options.LearningRateSchedule;
-            _initial = options.LearningRate;
+            _kind = kind;
+            _initial = peak;
             _totalSteps = Math.Max(1, totalSteps);
-            Current = _initial;
-            _applied = _initial; // the trainer is created with the initial rate
+            Current = IsCosine ? RateAt(0) : peak;
+            _applied = Current;
         }
+
+        private bool IsCosine => _kind == MlpLearningRateSchedule.Cosine || _kind == MlpLearningRateSchedule.CosineLogCycles;
+
+        /// <summary>The rate of minibatch <paramref name="step"/> under a cosine shape.</summary>
+        private float RateAt(long step)
+        {
+            double factor = _kind == MlpLearningRateSchedule.Cosine
+                ? 0.5 * (1 + Math.Cos(Math.PI * step / _totalSteps)) // starts at the peak, ends just above 0
+                : CosineLogCycles((step + 0.5) / _totalSteps);       // 0 at t = 0 exactly: the step's midpoint
+            return (float)Math.Max(_initial * factor, _initial * 1e-6);
+        }
+
+        /// <summary>0.5 − 0.5 cos(2π log₂(1 + 15t)) for t in [0, 1].</summary>
+        internal static double CosineLogCycles(double t) => 0.5 - 0.5 * Math.Cos(2 * Math.PI * Math.Log2(1 + 15 * t));
 
         /// <summary>The rate in effect.</summary>
         internal float Current { get; private set; }
@@ -32,12 +48,8 @@ namespace MlNetMlp.Training
         internal bool NextStep()
         {
             long step = _step++;
-            if (_kind == MlpLearningRateSchedule.Cosine)
-            {
-                // 0.5 (1 + cos(pi t / T)) for t = 0 .. T-1: starts at the initial rate, ends just above 0.
-                var rate = (float)(_initial * 0.5 * (1 + Math.Cos(Math.PI * step / _totalSteps)));
-                Current = Math.Max(rate, _initial * 1e-6f);
-            }
+            if (IsCosine)
+                Current = RateAt(step);
             if (Current == _applied)
                 return false;
             _applied = Current;

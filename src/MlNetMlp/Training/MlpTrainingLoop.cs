@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
+using System.Threading.Tasks;
 using Microsoft.ML.Runtime;
 using MlNetMlp.Interop;
 
@@ -25,112 +27,165 @@ namespace MlNetMlp.Training
     internal sealed unsafe class MlpTrainingLoop
     {
         private readonly MlpTrainerOptionsBase _options;
+        private readonly TrainingPlan _plan;
         private readonly IHost _host;
         private readonly IChannel _ch;
         private readonly bool _isRegression;
 
-        internal MlpTrainingLoop(MlpTrainerOptionsBase options, IHost host, IChannel ch, bool isRegression)
+        internal MlpTrainingLoop(MlpTrainerOptionsBase options, TrainingPlan plan, IHost host, IChannel ch, bool isRegression)
         {
             _options = options;
+            _plan = plan;
             _host = host;
             _ch = ch;
             _isRegression = isRegression;
         }
 
-        /// <summary>Trains <paramref name="network"/> in place and returns the epoch reports.</summary>
-        internal List<MlpEpochReport> Run(MlpNetwork network, RowSelection train, RowSelection validation, int seed)
+        /// <summary>One member's trainer and its own minibatch order and schedule.</summary>
+        private sealed class Member : IDisposable
+        {
+            internal MlpNetwork Network;
+            internal TrainerHandle Trainer;
+            internal int[] Order;
+            internal Random Random;
+            internal LearningRateSchedule Schedule;
+            internal double LossSum;
+
+            public void Dispose() => Trainer?.Dispose();
+        }
+
+        /// <summary>Trains the <paramref name="networks"/> (an ensemble's members, or one network) in place, epoch by
+        /// epoch in lockstep, and returns the epoch reports. Members differ in their initial weights (set by the
+        /// caller) and minibatch order; with several, each runs on one thread and the members run side by side.</summary>
+        internal List<MlpEpochReport> Run(MlpNetwork[] networks, RowSelection train, RowSelection validation, int seed)
         {
             var history = new List<MlpEpochReport>();
-            int batch = Math.Min(_options.BatchSize, train.Rows.Length);
-            var config = new NativeMethods.TrainConfig
+            int epochs = _plan.Epochs, count = networks.Length;
+            int threads = _options.NumberOfThreads ?? Environment.ProcessorCount;
+            var members = new Member[count];
+            try
             {
-                StructSize = sizeof(NativeMethods.TrainConfig),
-                Optimizer = (int)_options.Optimizer,
-                LearningRate = _options.LearningRate,
-                Momentum = _options.Optimizer == MlpOptimizer.Sgd ? _options.Momentum : 0f,
-                Nesterov = _options.NesterovMomentum ? 1 : 0,
-                Beta1 = 0.9f,
-                Beta2 = 0.999f,
-                Epsilon = 1e-8f,
-                L2 = _options.L2Regularization,
-                WeightDecay = _options.WeightDecay,
-                MaxBatchRows = batch,
-                NumThreads = _options.NumberOfThreads ?? 0,
-                DropoutRate = _options.DropoutRate,
-                Seed = (ulong)(uint)seed,
-            };
-            Native.Check(NativeMethods.mlp_trainer_create(network.Handle, config, out var trainer));
-            using (trainer)
-            {
-                trainer.KeepAlive(network.Handle);
-                var order = (int[])train.Rows.Clone();
-                var random = new Random(seed);
+                for (int m = 0; m < count; m++)
+                    members[m] = CreateMember(networks[m], train, seed, m, count > 1 ? 1 : _options.NumberOfThreads ?? 0);
                 var clock = Stopwatch.StartNew();
-                double bestLoss = double.PositiveInfinity;
-                int bestEpoch = 0;
-                (float[] W, float[] B)[] best = null;
-                bool earlyStopping = _options.EarlyStoppingPatience > 0 && !validation.IsEmpty;
-                double targetVariance = double.NaN; // the denominator of R²
-                if (_isRegression && !validation.IsEmpty)
-                {
-                    double v = TargetScaling.Moments(validation.Set, validation.Rows).Variance;
-                    targetVariance = v > 0 ? v : double.NaN;
-                }
-                var schedule = new LearningRateSchedule(_options, (long)_options.NumberOfEpochs * ((order.Length + batch - 1) / batch));
+                var best = new BestEpoch(byError: !_isRegression);
+                var evaluation = ValidationEvaluator.Create(validation, _isRegression, networks[0]);
+                var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(threads, count)) };
 
-                for (int epoch = 1; epoch <= _options.NumberOfEpochs; epoch++)
+                for (int epoch = 1; epoch <= epochs; epoch++)
                 {
-                    if (_options.Shuffle)
-                        random.Shuffle(order);
-                    double lossSum = 0;
-                    for (int start = 0; start < order.Length; start += batch)
-                    {
-                        _options.CancellationToken.ThrowIfCancellationRequested();
-                        _host.CheckAlive();
-                        if (schedule.NextStep())
-                            Native.Check(NativeMethods.mlp_trainer_set_learning_rate(trainer, schedule.Current));
-                        int rows = Math.Min(batch, order.Length - start);
-                        lossSum += Step(trainer, train.Set, order.AsSpan(start, rows)) * rows;
-                    }
+                    if (count == 1)
+                        RunEpoch(members[0], train.Set);
+                    else
+                        Parallel.For(0, count, parallel, m => RunEpoch(members[m], train.Set));
                     double validationLoss = double.NaN, validationMetric = double.NaN;
-                    if (!validation.IsEmpty)
-                    {
-                        var (loss, metric, weight) = Evaluate(trainer, validation);
-                        validationLoss = loss / weight;
-                        validationMetric = _isRegression ? 1 - metric / weight / targetVariance : metric / weight;
-                    }
-                    var report = new MlpEpochReport(epoch, _options.NumberOfEpochs, lossSum / order.Length, validationLoss,
-                        validationMetric, schedule.Current, clock.Elapsed);
-                    if (schedule.EndEpoch(double.IsNaN(validationLoss) ? report.TrainingLoss : validationLoss))
+                    if (evaluation != null)
+                        (validationLoss, validationMetric) = count == 1
+                            ? evaluation.Single(members[0].Trainer)
+                            : evaluation.Ensemble(networks, threads);
+                    var schedule = members[0].Schedule;
+                    double trainingLoss = members.Sum(m => m.LossSum) / count / train.Rows.Length;
+                    var report = new MlpEpochReport(epoch, epochs, trainingLoss, validationLoss, validationMetric, schedule.Current, clock.Elapsed);
+                    bool lowered = false;
+                    foreach (var m in members)
+                        lowered |= m.Schedule.EndEpoch(double.IsNaN(validationLoss) ? report.TrainingLoss : validationLoss);
+                    if (lowered)
                         _ch.Info($"Validation loss has not improved for {LearningRateSchedule.PlateauPatience} epochs: learning rate lowered to {schedule.Current:G3}.");
                     history.Add(report);
                     _ch.Info(report.ToString());
                     _options.EpochCallback?.Invoke(report);
 
-                    if (earlyStopping)
+                    if (_plan.RestoreBest)
                     {
-                        if (validationLoss < bestLoss)
+                        best.Offer(epoch, _isRegression ? 0 : 1 - validationMetric, validationLoss, networks);
+                        if (_plan.Patience > 0 && epoch - best.Epoch >= _plan.Patience && epoch < epochs)
                         {
-                            bestLoss = validationLoss;
-                            bestEpoch = epoch;
-                            best = Snapshot(network);
-                        }
-                        else if (epoch - bestEpoch >= _options.EarlyStoppingPatience)
-                        {
-                            _ch.Info($"Early stopping after epoch {epoch}: validation loss has not improved for " +
-                                $"{_options.EarlyStoppingPatience} epochs; restoring the weights of epoch {bestEpoch}.");
+                            _ch.Info($"Early stopping after epoch {epoch}: the validation {(_isRegression ? "loss" : "error")} has not improved " +
+                                $"for {_plan.Patience} epochs.");
                             break;
                         }
                     }
                 }
-                if (best != null)
-                    for (int l = 0; l < best.Length; l++)
-                        network.SetLayer(l, best[l].W, best[l].B);
+                if (_plan.RestoreBest && best.Epoch > 0)
+                {
+                    if (best.Epoch != history.Count)
+                        _ch.Info($"Restoring the weights of epoch {best.Epoch}, the best on the validation data.");
+                    best.Restore(networks);
+                }
             }
-            Native.Check(NativeMethods.mlp_network_all_finite(network.Handle, out int finite));
-            if (finite == 0)
-                throw _ch.Except("Training produced non-finite weights: the learning rate is probably too high or the features are not normalized.");
+            finally
+            {
+                foreach (var m in members)
+                    m?.Dispose();
+            }
+            foreach (var network in networks)
+            {
+                Native.Check(NativeMethods.mlp_network_all_finite(network.Handle, out int finite));
+                if (finite == 0)
+                    throw _ch.Except("Training produced non-finite weights: the learning rate is probably too high or the features are not normalized.");
+            }
             return history;
+        }
+
+        private Member CreateMember(MlpNetwork network, RowSelection train, int seed, int index, int threads)
+        {
+            int batch = _plan.BatchSize;
+            var member = new Member
+            {
+                Network = network,
+                Order = (int[])train.Rows.Clone(),
+                // member 0 shuffles as a single network does; the others with seeds of their own
+                Random = new Random(index == 0 ? seed : HashCode.Combine(seed, index)),
+                Schedule = new LearningRateSchedule(_options.LearningRateSchedule, _plan.LearningRate,
+                    (long)_plan.Epochs * ((train.Rows.Length + batch - 1) / batch)),
+            };
+            var config = new NativeMethods.TrainConfig
+            {
+                StructSize = sizeof(NativeMethods.TrainConfig),
+                Optimizer = (int)_options.Optimizer,
+                LearningRate = member.Schedule.Current,
+                Momentum = _options.Optimizer == MlpOptimizer.Sgd ? _options.Momentum : 0f,
+                Nesterov = _options.NesterovMomentum ? 1 : 0,
+                Beta1 = 0.9f,
+                Beta2 = _options.AdamBeta2,
+                Epsilon = 1e-8f,
+                L2 = _options.L2Regularization,
+                WeightDecay = _options.WeightDecay,
+                MaxBatchRows = batch,
+                NumThreads = threads,
+                DropoutRate = _options.DropoutRate,
+                LabelSmoothing = _plan.LabelSmoothing,
+                Seed = (ulong)(uint)(index == 0 ? seed : HashCode.Combine(seed, index, 1)),
+                InputScale = _options.InputScale ? 1 : 0,
+                InputScaleRate = _plan.InputScaleRate,
+            };
+            Native.Check(NativeMethods.mlp_trainer_create(network.Handle, config, out var trainer));
+            member.Trainer = trainer;
+            trainer.KeepAlive(network.Handle);
+            var (weightRates, biasRates) = _plan.RateFactors(network.Sizes);
+            fixed (float* w = weightRates)
+            fixed (float* b = biasRates)
+                Native.Check(NativeMethods.mlp_trainer_set_rate_factors(trainer, network.LayerCount, w, b));
+            return member;
+        }
+
+        /// <summary>One pass over the member's training rows in minibatches.</summary>
+        private void RunEpoch(Member m, TrainingSet set)
+        {
+            if (_options.Shuffle)
+                m.Random.Shuffle(m.Order);
+            int batch = _plan.BatchSize;
+            double lossSum = 0;
+            for (int start = 0; start < m.Order.Length; start += batch)
+            {
+                _options.CancellationToken.ThrowIfCancellationRequested();
+                _host.CheckAlive();
+                if (m.Schedule.NextStep())
+                    Native.Check(NativeMethods.mlp_trainer_set_learning_rate(m.Trainer, m.Schedule.Current));
+                int rows = Math.Min(batch, m.Order.Length - start);
+                lossSum += Step(m.Trainer, set, m.Order.AsSpan(start, rows)) * rows;
+            }
+            m.LossSum = lossSum;
         }
 
         private static double Step(TrainerHandle trainer, TrainingSet set, Span<int> rows)
@@ -143,30 +198,6 @@ namespace MlNetMlp.Training
                 Native.Check(NativeMethods.mlp_trainer_step(trainer, set.Features, set.Columns, set.Rows, idx, rows.Length,
                     labels, targets, weights, 1, out loss));
             return loss;
-        }
-
-        private static (double Loss, double Metric, double Weight) Evaluate(TrainerHandle trainer, RowSelection selection)
-        {
-            var set = selection.Set;
-            double loss, metric, weight;
-            fixed (int* idx = selection.Rows)
-            fixed (int* labels = set.Labels)
-            fixed (float* targets = set.Targets)
-            fixed (float* weights = set.Weights)
-                Native.Check(NativeMethods.mlp_trainer_evaluate(trainer, set.Features, set.Columns, set.Rows, idx, selection.Rows.Length,
-                    labels, targets, weights, out loss, out metric, out weight));
-            return (loss, metric, weight);
-        }
-
-        private static (float[] W, float[] B)[] Snapshot(MlpNetwork network)
-        {
-            var layers = new (float[] W, float[] B)[network.LayerCount];
-            for (int l = 0; l < layers.Length; l++)
-            {
-                layers[l] = (new float[network.WeightCount(l)], new float[network.Sizes[l + 1]]);
-                network.GetLayer(l, layers[l].W, layers[l].B);
-            }
-            return layers;
         }
     }
 }

@@ -29,15 +29,15 @@ namespace MlNetMlp.Training
     {
         internal sealed class Result
         {
-            internal MlpNetwork Network { get; init; }
+            internal MlpEnsemble Ensemble { get; init; }
             internal MlpPreprocessing Preprocessing { get; init; }
             internal List<MlpEpochReport> History { get; init; }
         }
 
-        /// <summary>Trains a network for <paramref name="task"/>; <paramref name="finish"/> is called with the trained
-        /// network and the training rows while the data is still in memory (e.g. to fit a calibrator).</summary>
+        /// <summary>Trains a network (or an ensemble) for <paramref name="task"/>; <paramref name="finish"/> is called with
+        /// the trained ensemble and the training rows while the data is still in memory (e.g. to fit a calibrator).</summary>
         internal static Result Run(IHost host, MlpTrainerOptionsBase options, TrainContext context, TrainingTask task,
-            Action<MlpNetwork, RowSelection, IChannel> finish = null)
+            Action<MlpEnsemble, RowSelection, IChannel> finish = null)
         {
             host.CheckValue(context, nameof(context));
             using var ch = host.Start("Training");
@@ -49,6 +49,7 @@ namespace MlNetMlp.Training
             if (options.EarlyStoppingPatience > 0 && validRows.IsEmpty)
                 ch.Warning("EarlyStoppingPatience is set but there is no validation data (set ValidationFraction or pass a " +
                     "validation set to Fit): early stopping is off.");
+            var plan = TrainingPlan.Create(options, task, trainRows.Rows.Length, !validRows.IsEmpty);
             if (!task.IsRegression)
                 CheckTwoClasses(train, trainRows, context.TrainingSet.Schema.Label.Value.Name, ch);
             var preprocessing = Preprocess(options, context.InitialPredictor, train, validSet, trainRows, seed, ch);
@@ -59,15 +60,20 @@ namespace MlNetMlp.Training
             scaling.Apply(train);
             if (validSet != null) scaling.Apply(validSet);
 
-            var network = CreateNetwork(options, context.InitialPredictor, train.Columns, task, seed, ch);
+            var networks = CreateNetworks(options, plan, context.InitialPredictor, train.Columns, task, seed, ch);
             if (context.InitialPredictor != null)
-                scaling.Unfold(network); // a warm-start model predicts in label units
-            ch.Info($"Training an MLP {string.Join("-", network.LayerSizes)} ({network.ParameterCount} parameters) on {trainRows.Rows.Length} rows" +
-                (validRows.IsEmpty ? "" : $", validating on {validRows.Rows.Length}") + $"; native kernels: {Native.Isa}.");
-            var history = new MlpTrainingLoop(options, host, ch, task.IsRegression).Run(network, trainRows, validRows, seed);
-            scaling.Fold(network);
-            finish?.Invoke(network, trainRows, ch);
-            return new Result { Network = network, Preprocessing = preprocessing, History = history };
+                foreach (var n in networks)
+                    scaling.Unfold(n); // a warm-start model predicts in label units
+            var network = networks[0];
+            ch.Info($"Training an MLP {string.Join("-", network.LayerSizes)} ({network.Activation}, {network.ParameterCount} parameters)" +
+                (networks.Length > 1 ? $" x {networks.Length} ensemble members" : "") + $" on {trainRows.Rows.Length} rows" +
+                (validRows.IsEmpty ? "" : $", validating on {validRows.Rows.Length}") + $": {plan.Describe(trainRows.Rows.Length)}; native kernels: {Native.Isa}.");
+            var history = new MlpTrainingLoop(options, plan, host, ch, task.IsRegression).Run(networks, trainRows, validRows, seed);
+            foreach (var n in networks)
+                scaling.Fold(n);
+            var ensemble = new MlpEnsemble(networks);
+            finish?.Invoke(ensemble, trainRows, ch);
+            return new Result { Ensemble = ensemble, Preprocessing = preprocessing, History = history };
         }
 
         /// <summary>Fits the input preprocessing on the training rows (or takes the warm-start model's), applies it to
@@ -112,7 +118,8 @@ namespace MlNetMlp.Training
             var all = Enumerable.Range(0, train.Rows).ToArray();
             if (validSet != null)
                 return (new RowSelection(train, all), new RowSelection(validSet, Enumerable.Range(0, validSet.Rows).ToArray()));
-            if (options.ValidationFraction > 0)
+            float fraction = TrainingPlan.ValidationFraction(options, train.Rows);
+            if (fraction > 0)
             {
                 // Stratified for classification: each class keeps its proportion in both parts.
                 int[] strata = task.LabelKind switch
@@ -121,7 +128,7 @@ namespace MlNetMlp.Training
                     LabelKind.Boolean => train.Targets.Select(t => t > 0.5f ? 1 : 0).ToArray(),
                     _ => null,
                 };
-                var (t, v) = DataSplit.Split(train.Rows, strata, options.ValidationFraction, seed);
+                var (t, v) = DataSplit.Split(train.Rows, strata, fraction, seed);
                 return (new RowSelection(train, t), new RowSelection(train, v));
             }
             return (new RowSelection(train, all), default);
@@ -136,33 +143,39 @@ namespace MlNetMlp.Training
                 throw ch.Except($"The training data has only {distinct} class in label column '{labelName}': a classifier needs at least two classes.");
         }
 
-        private static MlpNetwork CreateNetwork(MlpTrainerOptionsBase options, IPredictor initial, int inputs, TrainingTask task, int seed, IChannel ch)
+        /// <summary>The ensemble's members: fresh ones (member 0 drawn with the seed itself, so that one member is the
+        /// plain MLP of that seed), or copies of the warm-start model's.</summary>
+        private static MlpNetwork[] CreateNetworks(MlpTrainerOptionsBase options, TrainingPlan plan, IPredictor initial, int inputs, TrainingTask task, int seed, IChannel ch)
         {
-            var sizes = new[] { inputs }.Concat(options.HiddenLayerSizes).Append(task.Outputs).ToArray();
+            var sizes = new[] { inputs }.Concat(plan.HiddenLayerSizes).Append(task.Outputs).ToArray();
             if (initial == null)
             {
-                var network = new MlpNetwork(sizes, options.Activation, task.Loss);
-                network.Initialize((ulong)(uint)seed);
-                return network;
+                return Enumerable.Range(0, options.EnsembleSize).Select(m =>
+                {
+                    var network = new MlpNetwork(sizes, options.Activation, task.Loss);
+                    network.Initialize(m == 0 ? (ulong)(uint)seed : (ulong)(uint)HashCode.Combine(seed, m, 2));
+                    return network;
+                }).ToArray();
             }
-            var warm = WarmNetwork(initial, ch);
-            if (!warm.Sizes.SequenceEqual(sizes) || warm.Activation != options.Activation || warm.Loss != task.Loss)
+            var warm = WarmModel(initial, ch).Ensemble;
+            var first = warm.First;
+            if (!first.Sizes.SequenceEqual(sizes) || first.Activation != options.Activation || first.Loss != task.Loss)
                 throw ch.ExceptParam(nameof(initial),
-                    $"Warm start needs the same architecture: the model has layers {string.Join("-", warm.LayerSizes)} ({warm.Activation}), " +
-                    $"the options and data give {string.Join("-", sizes)} ({options.Activation}){(warm.Loss != task.Loss ? " and the loss differs" : "")}.");
-            return warm.Clone();
+                    $"Warm start needs the same architecture: the model has layers {string.Join("-", first.LayerSizes)} ({first.Activation}), " +
+                    $"the options and data give {string.Join("-", sizes)} ({options.Activation}){(first.Loss != task.Loss ? " and the loss differs" : "")}.");
+            if (warm.Count != options.EnsembleSize)
+                throw ch.ExceptParam(nameof(initial), $"Warm start needs the same ensemble: the model has {warm.Count} members, EnsembleSize is {options.EnsembleSize}.");
+            return warm.Members.Select(m => m.Clone()).ToArray();
         }
-
-        private static MlpNetwork WarmNetwork(IPredictor initial, IChannel ch) => WarmModel(initial, ch).Network;
 
         private static MlpPreprocessing WarmPreprocessing(IPredictor initial, IChannel ch) => WarmModel(initial, ch).Preprocessing;
 
-        private static (MlpNetwork Network, MlpPreprocessing Preprocessing) WarmModel(IPredictor initial, IChannel ch) => initial switch
+        private static (MlpEnsemble Ensemble, MlpPreprocessing Preprocessing) WarmModel(IPredictor initial, IChannel ch) => initial switch
         {
-            MlpModelParameters m => (m.Network, m.Preprocessing),
-            MlpRegressionModelParameters r => (r.Network, r.Preprocessing),
-            MlpBinaryModelParameters b => (b.Network, b.Preprocessing),
-            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> c => (c.SubModel.Network, c.SubModel.Preprocessing),
+            MlpModelParameters m => (m.Ensemble, m.Preprocessing),
+            MlpRegressionModelParameters r => (r.Ensemble, r.Preprocessing),
+            MlpBinaryModelParameters b => (b.Ensemble, b.Preprocessing),
+            CalibratedModelParametersBase<MlpBinaryModelParameters, PlattCalibrator> c => (c.SubModel.Ensemble, c.SubModel.Preprocessing),
             _ => throw ch.ExceptParam(nameof(initial), $"Warm start needs MlNetMlp model parameters, got {initial.GetType().Name}."),
         };
     }

@@ -9,6 +9,7 @@ namespace MlNetMlp.Training
     /// (ML.NET asks for a mapper per cursor), owning its scratch buffers, so cursors on different threads never share state.</summary>
     internal sealed class RowScorer
     {
+        private readonly MlpEnsemble _ensemble;
         private readonly MlpNetwork _network;
         private readonly MlpPreprocessing _preprocessing;
         private readonly Action<long> _countImputed;
@@ -19,11 +20,14 @@ namespace MlNetMlp.Training
         private readonly float[] _dense;
         private readonly float[] _preprocessed;
         private readonly float[] _output;
+        private readonly float[] _member;
 
-        /// <summary>A scorer of <paramref name="network"/> behind <paramref name="preprocessing"/> (null: raw features
+        /// <summary>A scorer of <paramref name="ensemble"/> behind <paramref name="preprocessing"/> (null: raw features
         /// in, a model from before preprocessing); imputed values are reported to <paramref name="countImputed"/>.</summary>
-        internal RowScorer(MlpNetwork network, MlpPreprocessing preprocessing, Action<long> countImputed, IExceptionContext ectx, int outputKind)
+        internal RowScorer(MlpEnsemble ensemble, MlpPreprocessing preprocessing, Action<long> countImputed, IExceptionContext ectx, int outputKind)
         {
+            _ensemble = ensemble;
+            var network = ensemble.First;
             _network = network;
             _preprocessing = preprocessing;
             _countImputed = countImputed;
@@ -34,6 +38,7 @@ namespace MlNetMlp.Training
             _dense = new float[_features];
             _preprocessed = preprocessing != null ? new float[network.InputCount] : null;
             _output = new float[network.OutputCount];
+            _member = ensemble.Count > 1 ? new float[network.OutputCount] : null;
         }
 
         /// <summary>The network's outputs for one row, valid until the next call.</summary>
@@ -57,6 +62,19 @@ namespace MlNetMlp.Training
             // One row on the calling thread: splitting it across cores saved ~4 µs in tight loops but cost ~80 µs
             // whenever the worker threads had gone to sleep (measured), and concurrent scorers would oversubscribe.
             _network.Predict(x, 1, _outputKind, _output, _workspace, threads: 1);
+            if (_member != null)
+            {
+                // the members' outputs summed in member order, then divided by the count (the ONNX graph's Mean)
+                for (int m = 1; m < _ensemble.Count; m++)
+                {
+                    _ensemble.Members[m].Predict(x, 1, _outputKind, _member, _workspace, threads: 1);
+                    for (int j = 0; j < _output.Length; j++)
+                        _output[j] += _member[j];
+                }
+                float count = _ensemble.Count;
+                for (int j = 0; j < _output.Length; j++)
+                    _output[j] /= count;
+            }
             return _output;
         }
 
