@@ -58,7 +58,8 @@ namespace Tabular
         };
 
         /// <summary>An MLP with the defaults changed by <paramref name="assignments"/>: "Option=value;Option=value"
-        /// (fields of the options classes; arrays comma-separated, e.g. "HiddenLayerSizes=256,256").</summary>
+        /// (fields of the options classes; arrays comma-separated, e.g. "HiddenLayerSizes=256,256"). An option that only
+        /// another task's trainer has (LabelSmoothing for regression) is skipped.</summary>
         public static TrainerSpec Mlp(string name, string assignments, int threads) => new TrainerSpec(name, true, (ml, task, seed) =>
         {
             switch (task)
@@ -81,8 +82,14 @@ namespace Tabular
                 int eq = assignment.IndexOf('=');
                 if (eq < 0) throw new ArgumentException($"'{assignment}' is not Option=value");
                 string key = assignment[..eq].Trim(), text = assignment[(eq + 1)..].Trim();
-                var field = typeof(T).GetField(key, BindingFlags.Public | BindingFlags.Instance)
-                    ?? throw new ArgumentException($"{typeof(T).Name} has no option '{key}'");
+                var field = typeof(T).GetField(key, BindingFlags.Public | BindingFlags.Instance);
+                if (field == null)
+                {
+                    // e.g. LabelSmoothing for a regression set: the variant means the classifiers
+                    if (typeof(MlpTrainerOptionsBase).Assembly.GetTypes().Any(t => t.GetField(key) != null))
+                        continue;
+                    throw new ArgumentException($"{typeof(T).Name} has no option '{key}'");
+                }
                 field.SetValue(options, Parse(field.FieldType, text));
             }
             return options;

@@ -22,9 +22,11 @@ namespace MlNetMlp
         internal const uint VersionWithPreprocessing = 0x00010002;
 
         internal MlpModelParametersBase(IHostEnvironment env, string name, MlpEnsemble ensemble, MlpPreprocessing preprocessing,
-            IEnumerable<MlpEpochReport> history)
+            IEnumerable<MlpEpochReport> history, float[] outputRange = null)
             : base(env, name)
         {
+            Host.Check(outputRange == null || (outputRange.Length == 2 && outputRange[0] <= outputRange[1]), "An output range is [minimum, maximum].");
+            OutputRange = outputRange;
             Host.CheckValue(ensemble, nameof(ensemble));
             Host.Check(preprocessing == null || preprocessing.Outputs == ensemble.First.InputCount, "The preprocessing does not match the network's inputs.");
             Ensemble = ensemble;
@@ -51,6 +53,15 @@ namespace MlNetMlp
                     if (present == 1)
                         Preprocessing = MlpPreprocessing.Load(ctx.Reader, first.InputCount);
                     Ensemble = MlpEnsemble.LoadOthers(ctx.Reader, first);
+                    int ranged = ctx.Reader.ReadInt32();
+                    if (ranged != 0 && ranged != 1)
+                        throw MlpNetwork.Corrupt($"unknown output-range flag {ranged}");
+                    if (ranged == 1)
+                    {
+                        OutputRange = new[] { ctx.Reader.ReadSingle(), ctx.Reader.ReadSingle() };
+                        if (!float.IsFinite(OutputRange[0]) || !float.IsFinite(OutputRange[1]) || OutputRange[0] > OutputRange[1])
+                            throw MlpNetwork.Corrupt("the output range is not an interval");
+                    }
                 }
             }
             catch (System.IO.EndOfStreamException)
@@ -74,6 +85,9 @@ namespace MlNetMlp
 
         /// <summary>The networks whose outputs the model averages (one for a plain MLP).</summary>
         internal MlpEnsemble Ensemble { get; }
+
+        /// <summary>[minimum, maximum] every output is clamped to (regression: the training targets' range), or null.</summary>
+        internal float[] OutputRange { get; }
 
         /// <summary>The first (or only) network.</summary>
         internal MlpNetwork Network => Ensemble.First;
@@ -108,7 +122,8 @@ namespace MlNetMlp
         /// *** Binary format *** <c>int sizeof(float)</c> (base), then the network (<see cref="MlpNetwork"/>: loss,
         /// activation, layer sizes, weights and biases, CRC-32), then the training history, then (format 0x00010002)
         /// int 1 and the input preprocessing (<see cref="MlpPreprocessing"/>, CRC-32), or int 0 for none, then the
-        /// member count and the ensemble's further networks (<see cref="MlpEnsemble"/>).
+        /// member count and the ensemble's further networks (<see cref="MlpEnsemble"/>), then int 1 and float minimum,
+        /// maximum of the output clamp, or int 0.
         /// </summary>
         protected sealed override void SaveCore(ModelSaveContext ctx)
         {
@@ -120,6 +135,12 @@ namespace MlNetMlp
             ctx.Writer.Write(Preprocessing != null ? 1 : 0);
             Preprocessing?.Save(ctx.Writer);
             Ensemble.SaveOthers(ctx.Writer);
+            ctx.Writer.Write(OutputRange != null ? 1 : 0);
+            if (OutputRange != null)
+            {
+                ctx.Writer.Write(OutputRange[0]);
+                ctx.Writer.Write(OutputRange[1]);
+            }
         }
 
         /// <summary>Width of every layer from input to output, e.g. <c>[784, 256, 128, 10]</c>. The input width is the

@@ -22,8 +22,8 @@ namespace MlNetMlp
 
         private static VersionInfo GetVersionInfo() => MakeVersionInfo("MLPREGRS", LoaderSignature, typeof(MlpRegressionModelParameters).Assembly);
 
-        internal MlpRegressionModelParameters(IHostEnvironment env, MlpEnsemble ensemble, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
-            : base(env, RegistrationName, ensemble, preprocessing, history)
+        internal MlpRegressionModelParameters(IHostEnvironment env, MlpEnsemble ensemble, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history, float[] outputRange = null)
+            : base(env, RegistrationName, ensemble, preprocessing, history, outputRange)
         {
         }
 
@@ -44,6 +44,10 @@ namespace MlNetMlp
 
         /// <inheritdoc/>
         protected override PredictionKind PredictionKind => PredictionKind.Regression;
+
+        /// <summary>The interval predictions are clamped to (the training labels' range, with
+        /// <see cref="MlpRegressionTrainer.Options.ClampPredictions"/>), or null.</summary>
+        public (float Minimum, float Maximum)? PredictionRange => OutputRange == null ? null : (OutputRange[0], OutputRange[1]);
 
         /// <summary>The loss the network was trained with.</summary>
         public MlpRegressionLoss LossFunction => Network.Loss == NativeMethods.LossHuber ? MlpRegressionLoss.Huber : MlpRegressionLoss.Squared;

@@ -41,6 +41,10 @@ namespace MlNetMlp
         {
             /// <summary>The loss. Default: <see cref="MlpRegressionLoss.Squared"/>.</summary>
             public MlpRegressionLoss LossFunction = MlpRegressionLoss.Squared;
+
+            /// <summary>Clamp predictions to the range of the training labels (as RealMLP does): a network can
+            /// extrapolate wildly outside the data it saw. Default: true.</summary>
+            public bool ClampPredictions = true;
         }
 
         internal MlpRegressionTrainer(IHostEnvironment env, Options options)
@@ -77,7 +81,8 @@ namespace MlNetMlp
             var loss = ((Options)TrainerOptions).LossFunction == MlpRegressionLoss.Huber ? NativeMethods.LossHuber : NativeMethods.LossSquared;
             var task = new TrainingTask { LabelKind = LabelKind.Real, Outputs = 1, Loss = loss };
             var result = MlpTrainingSession.Run(Host, TrainerOptions, context, task);
-            return new MlpRegressionModelParameters(Host, result.Ensemble, result.Preprocessing, result.History);
+            return new MlpRegressionModelParameters(Host, result.Ensemble, result.Preprocessing, result.History,
+                ((Options)TrainerOptions).ClampPredictions ? result.TargetRange : null);
         }
     }
 }

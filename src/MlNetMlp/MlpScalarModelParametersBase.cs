@@ -15,8 +15,8 @@ namespace MlNetMlp
     /// <summary>The models with one output unit (binary and regression): each row scores to that unit's raw value.</summary>
     public abstract class MlpScalarModelParametersBase : MlpModelParametersBase<float>
     {
-        internal MlpScalarModelParametersBase(IHostEnvironment env, string name, MlpEnsemble ensemble, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history)
-            : base(env, name, ensemble, preprocessing, history)
+        internal MlpScalarModelParametersBase(IHostEnvironment env, string name, MlpEnsemble ensemble, MlpPreprocessing preprocessing, IEnumerable<MlpEpochReport> history, float[] outputRange = null)
+            : base(env, name, ensemble, preprocessing, history, outputRange)
         {
         }
 
@@ -30,12 +30,12 @@ namespace MlNetMlp
         private protected override void SaveAsOnnxCore(OnnxContext ctx, string[] outputNames, string featureColumn)
         {
             Host.Check(outputNames.Length >= 1, "Expected the Score output.");
-            MlpOnnxExport.AddRaw(ctx, Ensemble, MlpOnnxExport.AddPreprocessing(ctx, Preprocessing, featureColumn), outputNames[0]);
+            MlpOnnxExport.AddRaw(ctx, Ensemble, MlpOnnxExport.AddPreprocessing(ctx, Preprocessing, featureColumn), outputNames[0], OutputRange);
         }
 
         private protected override Delegate CreateMapper()
         {
-            var scorer = new RowScorer(Ensemble, Preprocessing, CountImputed, Host, NativeMethods.OutputRaw);
+            var scorer = new RowScorer(Ensemble, Preprocessing, CountImputed, Host, NativeMethods.OutputRaw, OutputRange);
             return (ValueMapper<VBuffer<float>, float>)scorer.MapScalar;
         }
     }

@@ -18,7 +18,8 @@ namespace MlNetMlp
         public new bool NormalizeFeatures = true;
 
         /// <summary>Widths of the hidden layers, input side first. Empty means no hidden layer: a linear model
-        /// (softmax / logistic / linear regression). Default (null): three layers of 256.</summary>
+        /// (softmax / logistic / linear regression). Default (null): three layers of 128 for an ensemble (the
+        /// default), three layers of 256 for a single network (<see cref="EnsembleSize"/> = 1).</summary>
         public int[] HiddenLayerSizes;
 
         /// <summary>Non-linearity after each hidden layer. Default: <see cref="MlpActivation.Selu"/>.</summary>
@@ -26,8 +27,14 @@ namespace MlNetMlp
 
         /// <summary>Networks trained side by side (different initial weights and minibatch orders, the same data) whose
         /// outputs the model averages: probabilities for multiclass, raw outputs otherwise. Each costs as much as
-        /// one network, in training and scoring; with several, each member runs on one thread. In [1, 64]. Default: 1.</summary>
-        public int EnsembleSize = 1;
+        /// one network, in training and scoring; with several, each member runs on one thread. In [1, 64]. Default
+        /// (null): <see cref="AutomaticEnsembleSize"/> networks of three layers of 128 (on the table suite four such
+        /// networks cut the error by about 9% against one network of 256, in about the same time); 1 for a model
+        /// without hidden layers.</summary>
+        public int? EnsembleSize;
+
+        /// <summary>The ensemble size when <see cref="EnsembleSize"/> is null.</summary>
+        public const int AutomaticEnsembleSize = 4;
 
         /// <summary>Gradient-descent method. Default: <see cref="MlpOptimizer.Adam"/>.</summary>
         public MlpOptimizer Optimizer = MlpOptimizer.Adam;
@@ -61,20 +68,21 @@ namespace MlNetMlp
         /// <summary>Examples per minibatch. Default (null): 256, or the whole training set when it is smaller.</summary>
         public int? BatchSize;
 
-        /// <summary>Passes over the training data. Default (null): chosen from the data size — 256 epochs for small
-        /// sets, fewer as the data grows so that training takes about <see cref="AutomaticEpochSteps"/> optimizer
-        /// steps, and at least <see cref="AutomaticMinimumEpochs"/>; the log line "Training an MLP ..." says how many.</summary>
+        /// <summary>Passes over the training data. Default (null): chosen from the data size — as many epochs as make
+        /// about <see cref="AutomaticEpochSteps"/> optimizer steps, between <see cref="AutomaticMinimumEpochs"/> (large
+        /// data) and <see cref="AutomaticMaximumEpochs"/> (small data: a 200-row table takes 128 steps, Fashion-MNIST 16
+        /// epochs); the log line "Training an MLP ..." says how many.</summary>
         public int? NumberOfEpochs;
 
         /// <summary>The most epochs the automatic <see cref="NumberOfEpochs"/> picks (small data).</summary>
-        public const int AutomaticMaximumEpochs = 256;
+        public const int AutomaticMaximumEpochs = 128;
 
         /// <summary>The fewest epochs the automatic <see cref="NumberOfEpochs"/> picks (large data).</summary>
         public const int AutomaticMinimumEpochs = 16;
 
         /// <summary>The optimizer steps the automatic <see cref="NumberOfEpochs"/> aims at when the data is large
         /// enough that 256 epochs would take more.</summary>
-        public const int AutomaticEpochSteps = 3000;
+        public const int AutomaticEpochSteps = 2000;
 
         /// <summary>L2 penalty on the weights (not the biases): adds <c>L2Regularization · w</c> to each weight's
         /// gradient. Default: 0.</summary>
@@ -101,8 +109,9 @@ namespace MlNetMlp
 
         /// <summary>Fraction of the training data held out (stratified for classification) to measure the model after
         /// each epoch and keep the best epoch's weights, in [0, 1); 0 trains on every row and keeps the last epoch.
-        /// Ignored when <c>Fit</c> is given a validation set. Default (null): 0.2 when the data has at least 50
-        /// rows, capped at 20,000 held-out rows.</summary>
+        /// Ignored when <c>Fit</c> is given a validation set (which is then used the same way). Default (null): 0 —
+        /// measured on the table suite, training on every row beat holding 20% out for best-epoch selection (the
+        /// cosine-log schedule anneals the rate to 0, so the last epoch is a settled one); see the README.</summary>
         public float? ValidationFraction;
 
         /// <summary>With validation data: stop when the monitored measure (validation error for classification,

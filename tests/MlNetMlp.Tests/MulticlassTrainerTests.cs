@@ -64,6 +64,12 @@ namespace MlNetMlp.Tests
             }
         }
 
+        private static MlpMulticlassTrainer.Options SingleNetwork(MlpMulticlassTrainer.Options o)
+        {
+            o.EnsembleSize = 1;
+            return o;
+        }
+
         private static double Selu(double x) => x > 0 ? 1.0507009873554805 * x : 1.0507009873554805 * 1.6732632423543772 * (Math.Exp(x) - 1);
 
         [Test]
@@ -72,7 +78,7 @@ namespace MlNetMlp.Tests
             var ml = new MLContext(seed: 1);
             var rows = TestData.Blobs(300, classes: 3, dims: 4, seed: 5);
             var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(TestData.ToDataView(ml, rows, 4)).Transform(TestData.ToDataView(ml, rows, 4));
-            var transformer = ml.MulticlassClassification.Trainers.Mlp(Small(new[] { 7, 5 }, epochs: 5)).Fit(data);
+            var transformer = ml.MulticlassClassification.Trainers.Mlp(SingleNetwork(Small(new[] { 7, 5 }, epochs: 5))).Fit(data);
             var model = transformer.Model;
 
             Assert.That(model.LayerSizes, Is.EqualTo(new[] { 4, 7, 5, 3 }));

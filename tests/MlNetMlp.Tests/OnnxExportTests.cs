@@ -48,6 +48,7 @@ namespace MlNetMlp.Tests
         [TestCase(MlpActivation.Tanh)]
         [TestCase(MlpActivation.LeakyRelu)]
         [TestCase(MlpActivation.Sigmoid)]
+        [TestCase(MlpActivation.Selu)]
         public void MulticlassModelRunsInOnnxRuntimeWithTheSameResults(MlpActivation activation)
         {
             var ml = new MLContext(seed: 1);
@@ -70,6 +71,36 @@ namespace MlNetMlp.Tests
                 Assert.That(label[i], Is.EqualTo((float)scored[i].PredictedLabel), $"row {i} label");
                 for (int c = 0; c < 4; c++)
                     Assert.That(score[i * 4 + c], Is.EqualTo(scored[i].Score[c]).Within(1e-5), $"row {i} class {c}");
+            }
+        }
+
+        [Test]
+        public void MissingValuesIndicatorsAndAnEnsembleRunInOnnxRuntimeWithTheSameResults()
+        {
+            var ml = new MLContext(seed: 1);
+            var rows = TestData.Blobs(300, classes: 3, dims: 5, seed: 8, spread: 1.0);
+            for (int i = 0; i < rows.Length; i += 5) rows[i].Features[1] = float.NaN;           // an indicator column
+            for (int i = 2; i < rows.Length; i += 11) rows[i].Features[3] = float.PositiveInfinity; // another
+            foreach (var r in rows) r.Features[0] *= 1e6f;                                          // raw units
+            var data = TestData.ToDataView(ml, rows, 5);
+            var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+            var model = ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options
+            {
+                HiddenLayerSizes = new[] { 16 }, NumberOfEpochs = 8, EnsembleSize = 2,
+            }).Fit(keyed);
+            Assert.That(model.Model.InputPreprocessing.MissingIndicatorColumns, Is.EqualTo(new[] { 1, 3 }));
+            // scoring rows also with NaN where training had none (column 4): imputed the same way by both
+            var features = rows.Select((r, i) => i % 7 == 3 ? r.Features.Select((v, j) => j == 4 ? float.NaN : v).ToArray() : r.Features).ToArray();
+            var scoringRows = rows.Select((r, i) => new LabeledRow { Label = r.Label, Features = features[i] }).ToArray();
+            var scoringData = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(TestData.ToDataView(ml, scoringRows, 5));
+            var scored = ml.Data.CreateEnumerable<KeyedPrediction>(model.Transform(scoringData), false).ToArray();
+            var (onnx, n) = RunOnnx(ml, model, keyed, features,
+                (name, meta, count) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<string>(rows.Select(r => r.Label).ToArray(), new[] { count, 1 })));
+            for (int i = 0; i < n; i++)
+            {
+                Assert.That(onnx["PredictedLabel"][i], Is.EqualTo((float)scored[i].PredictedLabel), $"row {i} label");
+                for (int c = 0; c < 3; c++)
+                    Assert.That(onnx["Score"][i * 3 + c], Is.EqualTo(scored[i].Score[c]).Within(1e-5), $"row {i} class {c}");
             }
         }
 

@@ -53,6 +53,30 @@ namespace MlNetMlp.Tests
         }
 
         [Test]
+        public void TheAutomaticBudgetGivesSmallDataMoreEpochs()
+        {
+            (int Epochs, List<string> Log) Train(int rows, int? epochs)
+            {
+                var ml = new MLContext(seed: 1);
+                var log = new List<string>();
+                ml.Log += (_, e) => { lock (log) log.Add(e.Message); };
+                var options = new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 8 }, NumberOfEpochs = epochs };
+                var model = ml.MulticlassClassification.Trainers.Mlp(options).Fit(Keyed(ml, TestData.Blobs(rows, 3, 4, seed: 2), 4)).Model;
+                Assert.That(model.TrainingHistory.Count, Is.EqualTo(model.TrainingHistory[0].NumberOfEpochs), "no early stop without validation data");
+                return (model.TrainingHistory.Count, log);
+            }
+            var small = Train(200, null);
+            var large = Train(20_000, null);
+            // about AutomaticEpochSteps optimizer steps, within [AutomaticMinimumEpochs, AutomaticMaximumEpochs]
+            Assert.That(small.Epochs, Is.EqualTo(MlpTrainerOptionsBase.AutomaticMaximumEpochs), "200 rows: one minibatch per epoch, the most epochs");
+            int stepsPerEpoch = (20_000 + 255) / 256;
+            Assert.That(large.Epochs, Is.EqualTo((int)Math.Round((double)MlpTrainerOptionsBase.AutomaticEpochSteps / stepsPerEpoch)), "20,000 rows: about 2,000 steps");
+            Assert.That(small.Epochs, Is.GreaterThan(large.Epochs));
+            Assert.That(small.Log, Has.Some.Contains($"{small.Epochs} epochs (automatic) of 1 minibatches of 200"));
+            Assert.That(Train(200, 7).Epochs, Is.EqualTo(7), "an explicit NumberOfEpochs is honoured");
+        }
+
+        [Test]
         public void L2RegularizationShrinksTheWeights()
         {
             double SumOfSquares(float l2)

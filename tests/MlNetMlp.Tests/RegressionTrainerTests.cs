@@ -36,6 +36,32 @@ namespace MlNetMlp.Tests
         }
 
         [Test]
+        public void PredictionsAreClampedToTheTrainingLabelsRange()
+        {
+            var ml = new MLContext(seed: 1);
+            var rows = TestData.Wave(400, 4);
+            var data = TestData.ToDataView(ml, rows, 2);
+            var far = new[] { new RegressionRow { Label = 0, Features = new[] { 1e4f, -1e4f } }, new RegressionRow { Label = 0, Features = new[] { -50f, 80f } } };
+            float lo = rows.Min(r => r.Label), hi = rows.Max(r => r.Label);
+            foreach (bool clamp in new[] { true, false })
+            {
+                var options = new MlpRegressionTrainer.Options { HiddenLayerSizes = new[] { 32 }, NumberOfEpochs = 30, ValidationFraction = 0, ClampPredictions = clamp, NormalizeFeatures = false };
+                var model = ml.Regression.Trainers.Mlp(options).Fit(data);
+                var scores = ml.Data.CreateEnumerable<OnnxExportTests.RegressionPrediction>(model.Transform(TestData.ToDataView(ml, far, 2)), false).Select(s => s.Score).ToArray();
+                if (clamp)
+                {
+                    Assert.That(model.Model.PredictionRange, Is.EqualTo((lo, hi)));
+                    Assert.That(scores, Is.All.InRange(lo, hi), "clamped to the training labels");
+                }
+                else
+                {
+                    Assert.That(model.Model.PredictionRange, Is.Null);
+                    Assert.That(scores.Any(s => s < lo || s > hi), Is.True, "far inputs extrapolate beyond the labels without the clamp");
+                }
+            }
+        }
+
+        [Test]
         public void HuberLossResistsOutliersBetterThanSquaredLoss()
         {
             var ml = new MLContext(seed: 1);

@@ -39,7 +39,10 @@ namespace MlNetMlp.Tests
             var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(TestData.ToDataView(ml, TestData.Blobs(100, 3, 5, 1), 5))
                 .Transform(TestData.ToDataView(ml, TestData.Blobs(100, 3, 5, 1), 5));
             var model = ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 7 }, NumberOfEpochs = 2, Activation = MlpActivation.Tanh }).Fit(data).Model;
-            Assert.That(model.ToString(), Is.EqualTo($"MLP 5-7-3 (Tanh, softmax), {5 * 7 + 7 + 7 * 3 + 3} parameters, 2 epochs trained"));
+            Assert.That(model.ToString(), Is.EqualTo($"MLP 5-7-3 (Tanh, softmax) x 4 averaged, {4 * (5 * 7 + 7 + 7 * 3 + 3)} parameters, 2 epochs trained"),
+                "the default: an ensemble of four");
+            var single = ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options { HiddenLayerSizes = new[] { 7 }, NumberOfEpochs = 2, Activation = MlpActivation.Tanh, EnsembleSize = 1 }).Fit(data).Model;
+            Assert.That(single.ToString(), Is.EqualTo($"MLP 5-7-3 (Tanh, softmax), {5 * 7 + 7 + 7 * 3 + 3} parameters, 2 epochs trained"));
             Assert.That(model.TrainingHistory[1].ToString(), Does.StartWith("epoch 2/2: training loss"));
         }
     }

@@ -121,15 +121,20 @@ namespace MlNetMlp.Onnx
 
         /// <summary>The ensemble's raw output (one member: its layers; several: the Mean of their raw outputs) into
         /// <paramref name="outputName"/>.</summary>
-        internal static void AddRaw(OnnxContext ctx, MlpEnsemble ensemble, string input, string outputName)
+        internal static void AddRaw(OnnxContext ctx, MlpEnsemble ensemble, string input, string outputName, float[] range = null)
         {
+            string target = range == null ? outputName
+                : ctx.AddIntermediateVariable(new VectorDataViewType(NumberDataViewType.Single, ensemble.First.OutputCount), "mlp_unclamped", true);
             if (ensemble.Count == 1)
+                AddLayers(ctx, ensemble.First, input, target);
+            else
+                ctx.CreateNode("Mean", ensemble.Members.Select(m => AddLayers(ctx, m, input)).ToArray(), new[] { target }, ctx.GetNodeName("Mean"), "");
+            if (range != null)
             {
-                AddLayers(ctx, ensemble.First, input, outputName);
-                return;
+                ctx.CheckOpSetVersion(PreprocessingOpSet, "MlNetMlp prediction clamp");
+                ctx.CreateNode("Clip", new[] { target, ctx.AddInitializer(range[0], "mlp_out_min"), ctx.AddInitializer(range[1], "mlp_out_max") },
+                    new[] { outputName }, ctx.GetNodeName("Clip"), "");
             }
-            var raws = ensemble.Members.Select(m => AddLayers(ctx, m, input)).ToArray();
-            ctx.CreateNode("Mean", raws, new[] { outputName }, ctx.GetNodeName("Mean"), "");
         }
 
         /// <summary>Multiclass: Score = softmax(logits) (the Mean of the members' softmax for an ensemble) into

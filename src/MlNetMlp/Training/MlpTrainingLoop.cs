@@ -77,7 +77,7 @@ namespace MlNetMlp.Training
                     if (count == 1)
                         RunEpoch(members[0], train.Set);
                     else
-                        Parallel.For(0, count, parallel, m => RunEpoch(members[m], train.Set));
+                        SideBySide.For(count, parallel, m => RunEpoch(members[m], train.Set));
                     double validationLoss = double.NaN, validationMetric = double.NaN;
                     if (evaluation != null)
                         (validationLoss, validationMetric) = count == 1

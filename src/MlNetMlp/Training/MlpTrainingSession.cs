@@ -31,6 +31,8 @@ namespace MlNetMlp.Training
         {
             internal MlpEnsemble Ensemble { get; init; }
             internal MlpPreprocessing Preprocessing { get; init; }
+            /// <summary>Regression: [minimum, maximum] of the training rows' targets (positive weight).</summary>
+            internal float[] TargetRange { get; init; }
             internal List<MlpEpochReport> History { get; init; }
         }
 
@@ -57,6 +59,7 @@ namespace MlNetMlp.Training
             // Regression targets are standardized for training (any magnitude trains with the same learning rate);
             // the scaling is folded into the output layer afterwards, so the model predicts in the label's units.
             var scaling = task.IsRegression ? TargetScaling.Of(train, trainRows.Rows) : TargetScaling.Identity;
+            var targetRange = task.IsRegression ? TargetScaling.Range(train, trainRows.Rows) : null;
             scaling.Apply(train);
             if (validSet != null) scaling.Apply(validSet);
 
@@ -73,7 +76,7 @@ namespace MlNetMlp.Training
                 scaling.Fold(n);
             var ensemble = new MlpEnsemble(networks);
             finish?.Invoke(ensemble, trainRows, ch);
-            return new Result { Ensemble = ensemble, Preprocessing = preprocessing, History = history };
+            return new Result { Ensemble = ensemble, Preprocessing = preprocessing, History = history, TargetRange = targetRange };
         }
 
         /// <summary>Fits the input preprocessing on the training rows (or takes the warm-start model's), applies it to
@@ -118,7 +121,7 @@ namespace MlNetMlp.Training
             var all = Enumerable.Range(0, train.Rows).ToArray();
             if (validSet != null)
                 return (new RowSelection(train, all), new RowSelection(validSet, Enumerable.Range(0, validSet.Rows).ToArray()));
-            float fraction = TrainingPlan.ValidationFraction(options, train.Rows);
+            float fraction = TrainingPlan.ValidationFraction(options);
             if (fraction > 0)
             {
                 // Stratified for classification: each class keeps its proportion in both parts.
@@ -150,7 +153,7 @@ namespace MlNetMlp.Training
             var sizes = new[] { inputs }.Concat(plan.HiddenLayerSizes).Append(task.Outputs).ToArray();
             if (initial == null)
             {
-                return Enumerable.Range(0, options.EnsembleSize).Select(m =>
+                return Enumerable.Range(0, plan.EnsembleSize).Select(m =>
                 {
                     var network = new MlpNetwork(sizes, options.Activation, task.Loss);
                     network.Initialize(m == 0 ? (ulong)(uint)seed : (ulong)(uint)HashCode.Combine(seed, m, 2));
@@ -163,8 +166,8 @@ namespace MlNetMlp.Training
                 throw ch.ExceptParam(nameof(initial),
                     $"Warm start needs the same architecture: the model has layers {string.Join("-", first.LayerSizes)} ({first.Activation}), " +
                     $"the options and data give {string.Join("-", sizes)} ({options.Activation}){(first.Loss != task.Loss ? " and the loss differs" : "")}.");
-            if (warm.Count != options.EnsembleSize)
-                throw ch.ExceptParam(nameof(initial), $"Warm start needs the same ensemble: the model has {warm.Count} members, EnsembleSize is {options.EnsembleSize}.");
+            if (warm.Count != plan.EnsembleSize)
+                throw ch.ExceptParam(nameof(initial), $"Warm start needs the same ensemble: the model has {warm.Count} members, EnsembleSize is {plan.EnsembleSize}.");
             return warm.Members.Select(m => m.Clone()).ToArray();
         }
 
@@ -200,6 +203,19 @@ namespace MlNetMlp.Training
             var (mean, variance) = Moments(set, rows);
             double std = Math.Sqrt(variance);
             return new TargetScaling(mean, std > 1e-12 * Math.Max(1, Math.Abs(mean)) ? std : 1);
+        }
+
+        /// <summary>[minimum, maximum] of the targets of <paramref name="rows"/> with a positive weight.</summary>
+        internal static float[] Range(TrainingSet set, int[] rows)
+        {
+            float lo = float.PositiveInfinity, hi = float.NegativeInfinity;
+            foreach (int r in rows)
+            {
+                if ((set.Weights?[r] ?? 1) <= 0) continue;
+                lo = Math.Min(lo, set.Targets[r]);
+                hi = Math.Max(hi, set.Targets[r]);
+            }
+            return lo <= hi ? new[] { lo, hi } : null;
         }
 
         /// <summary>Weighted mean and variance of the targets of <paramref name="rows"/> (West's one-pass update).</summary>

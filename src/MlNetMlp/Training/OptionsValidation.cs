@@ -35,8 +35,8 @@ namespace MlNetMlp.Training
                     if (size < 1 || size > MlpNetwork.MaxWidth)
                         throw Out(nameof(o.HiddenLayerSizes), size, $"every hidden layer size must be in [1, {MlpNetwork.MaxWidth}].");
             }
-            if (o.EnsembleSize < 1 || o.EnsembleSize > MlpEnsemble.MaxMembers)
-                throw Out(nameof(o.EnsembleSize), o.EnsembleSize, $"must be in [1, {MlpEnsemble.MaxMembers}].");
+            if (o.EnsembleSize is int members && (members < 1 || members > MlpEnsemble.MaxMembers))
+                throw Out(nameof(o.EnsembleSize), members, $"must be in [1, {MlpEnsemble.MaxMembers}], or null for the automatic size.");
             if (!Enum.IsDefined(o.Activation))
                 throw Out(nameof(o.Activation), o.Activation, "unknown activation.");
             if (!Enum.IsDefined(o.Optimizer))

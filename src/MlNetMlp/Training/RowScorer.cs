@@ -21,11 +21,14 @@ namespace MlNetMlp.Training
         private readonly float[] _preprocessed;
         private readonly float[] _output;
         private readonly float[] _member;
+        private readonly float[] _outputRange;
 
         /// <summary>A scorer of <paramref name="ensemble"/> behind <paramref name="preprocessing"/> (null: raw features
         /// in, a model from before preprocessing); imputed values are reported to <paramref name="countImputed"/>.</summary>
-        internal RowScorer(MlpEnsemble ensemble, MlpPreprocessing preprocessing, Action<long> countImputed, IExceptionContext ectx, int outputKind)
+        internal RowScorer(MlpEnsemble ensemble, MlpPreprocessing preprocessing, Action<long> countImputed, IExceptionContext ectx, int outputKind,
+            float[] outputRange = null)
         {
+            _outputRange = outputRange;
             _ensemble = ensemble;
             var network = ensemble.First;
             _network = network;
@@ -75,6 +78,9 @@ namespace MlNetMlp.Training
                 for (int j = 0; j < _output.Length; j++)
                     _output[j] /= count;
             }
+            if (_outputRange != null)
+                for (int j = 0; j < _output.Length; j++)
+                    _output[j] = Math.Clamp(_output[j], _outputRange[0], _outputRange[1]);
             return _output;
         }
 

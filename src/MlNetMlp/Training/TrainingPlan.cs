@@ -7,14 +7,13 @@ namespace MlNetMlp.Training
     /// size, epochs, validation and best-epoch selection.</summary>
     internal sealed class TrainingPlan
     {
-        internal const int DefaultWidth = 256, DefaultDepth = 3;
+        internal const int DefaultWidth = 256, DefaultEnsembleWidth = 128, DefaultDepth = 3;
         internal const int DefaultBatch = 256;
-        internal const float AutomaticValidationFraction = 0.2f;
-        internal const int AutomaticValidationMinimumRows = 50, AutomaticValidationMaximumRows = 20_000;
         /// <summary>RealMLP's factors under <see cref="MlpLearningRateScaling.FanIn"/>.</summary>
         internal const float BiasRateFactor = 0.1f, InputScaleRateFactor = 6f;
 
         internal int[] HiddenLayerSizes { get; private init; }
+        internal int EnsembleSize { get; private init; }
         internal float LearningRate { get; private init; }
         internal MlpLearningRateScaling Scaling { get; private init; }
         internal int BatchSize { get; private init; }
@@ -26,15 +25,9 @@ namespace MlNetMlp.Training
         /// <summary>Stop after this many epochs without improvement; 0 = never.</summary>
         internal int Patience { get; private init; }
 
-        /// <summary>The hold-out fraction for <paramref name="rows"/> training rows when <c>Fit</c> got no validation set.</summary>
-        internal static float ValidationFraction(MlpTrainerOptionsBase options, int rows)
-        {
-            if (options.ValidationFraction is float given)
-                return given;
-            if (rows < AutomaticValidationMinimumRows)
-                return 0;
-            return Math.Min(AutomaticValidationFraction, (float)AutomaticValidationMaximumRows / rows);
-        }
+        /// <summary>The hold-out fraction when <c>Fit</c> got no validation set: the option, or none (see
+        /// <see cref="MlpTrainerOptionsBase.ValidationFraction"/> for why).</summary>
+        internal static float ValidationFraction(MlpTrainerOptionsBase options) => options.ValidationFraction ?? 0f;
 
         /// <summary>The plan for <paramref name="trainRows"/> training rows (after any hold-out).</summary>
         internal static TrainingPlan Create(MlpTrainerOptionsBase options, TrainingTask task, int trainRows, bool hasValidation)
@@ -47,9 +40,13 @@ namespace MlNetMlp.Training
             int epochs = options.NumberOfEpochs ?? Math.Clamp((int)Math.Round((double)MlpTrainerOptionsBase.AutomaticEpochSteps / stepsPerEpoch),
                 MlpTrainerOptionsBase.AutomaticMinimumEpochs, MlpTrainerOptionsBase.AutomaticMaximumEpochs);
             int patience = options.EarlyStoppingPatience ?? 0;
+            // a linear model (no hidden layer) is convex: its members would all converge to the same model
+            bool linear = options.HiddenLayerSizes is { Length: 0 };
+            int members = options.EnsembleSize ?? (linear ? 1 : MlpTrainerOptionsBase.AutomaticEnsembleSize);
             return new TrainingPlan
             {
-                HiddenLayerSizes = options.HiddenLayerSizes ?? Enumerable.Repeat(DefaultWidth, DefaultDepth).ToArray(),
+                EnsembleSize = members,
+                HiddenLayerSizes = options.HiddenLayerSizes ?? Enumerable.Repeat(members > 1 ? DefaultEnsembleWidth : DefaultWidth, DefaultDepth).ToArray(),
                 LearningRate = rate,
                 Scaling = scaling,
                 BatchSize = batch,

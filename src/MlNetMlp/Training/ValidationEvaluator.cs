@@ -58,7 +58,7 @@ namespace MlNetMlp.Training
             int outputs = first.OutputCount;
             bool softmax = first.Loss == NativeMethods.LossSoftmaxCrossEntropy;
             var perMember = new float[members.Length][];
-            Parallel.For(0, members.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, m =>
+            SideBySide.For(members.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, m =>
             {
                 perMember[m] = new float[(long)n * outputs];
                 var workspace = new float[members[m].WorkspaceSize(n)];
