@@ -1,6 +1,7 @@
 /* libFuzzer harness for the argument checking of the C ABI: every call either returns an error status for
  * arguments that an independent predicate calls invalid, or succeeds on valid ones, and never touches memory it
- * was not given (AddressSanitizer). Exercises mlp_sgemm, network creation/scoring and the training step. */
+ * was not given (AddressSanitizer). Exercises mlp_sgemm, network creation/scoring, the training step with its
+ * options and setters, and the input preprocessor. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -114,8 +115,22 @@ static void fuzz_network(reader *r)
     c.dropout_rate = value_of(r);
     c.max_batch_rows = (int32_t)(size_of(r) % 40);
     c.num_threads = (int32_t)(byte(r) % 4);
+    c.label_smoothing = value_of(r);
+    c.input_scale = (int32_t)(byte(r) % 3);
+    c.input_scale_rate = value_of(r) + 1.0f;
     mlp_trainer *t = NULL;
     if (mlp_trainer_create(net, &c, &t) == MLP_OK) {
+        if (!(c.label_smoothing >= 0.0f && c.label_smoothing < 1.0f) || c.input_scale > 1) fail();
+        float wf[6], bf[6];
+        for (int i = 0; i < 6; ++i) wf[i] = value_of(r) + 1.0f, bf[i] = value_of(r) + 1.0f;
+        const int32_t given_layers = (int32_t)(byte(r) % 8);
+        int factors_ok = given_layers == layers;
+        for (int i = 0; i < given_layers && i < 6; ++i) factors_ok = factors_ok && wf[i] > 0.0f && bf[i] > 0.0f && isfinite(wf[i]) && isfinite(bf[i]);
+        const int32_t fs = mlp_trainer_set_rate_factors(t, given_layers, given_layers <= 6 ? wf : NULL, bf);
+        if (fs == MLP_OK && !factors_ok) fail();
+        const float dropout = value_of(r), decay = value_of(r);
+        const int32_t rs = mlp_trainer_set_regularization(t, dropout, decay);
+        if (rs == MLP_OK && !(dropout >= 0.0f && dropout < 1.0f && decay >= 0.0f && isfinite(decay))) fail();
         int32_t idx[40], labels[40];
         for (int i = 0; i < 40; ++i) idx[i] = (int32_t)(byte(r) % 48) - 4, labels[i] = (int32_t)(byte(r) % 12) - 1;
         /* x (x_rows x inputs) and the targets (x_rows x outputs) must both fit their buffers: the API cannot
@@ -133,14 +148,59 @@ static void fuzz_network(reader *r)
     mlp_network_destroy(net);
 }
 
+/* mlp_preprocessor_create / mlp_preprocess: a spec is accepted exactly when the independent predicate says so, and
+ * preprocessing never writes past the rows it was given. */
+static void fuzz_preprocess(reader *r)
+{
+    static float fill[64], center[64], scale[64];
+    static int32_t columns[64];
+    const int32_t inputs = (int32_t)(byte(r) % 70) - 2, count = (int32_t)(byte(r) % 70) - 2;
+    for (int i = 0; i < 64; ++i) fill[i] = value_of(r), center[i] = value_of(r), scale[i] = value_of(r), columns[i] = (int32_t)(byte(r) % 72) - 4;
+    mlp_preprocess_spec s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = byte(r) % 8 ? (int32_t)sizeof s : 8;
+    s.inputs = inputs;
+    const uint8_t flags = byte(r);
+    s.fill = flags & 1 ? NULL : fill;
+    s.center = flags & 2 ? NULL : center;
+    s.scale = flags & 4 ? NULL : scale;
+    s.smooth_clip = (int32_t)(byte(r) % 3);
+    s.indicator_count = count;
+    s.indicator_columns = flags & 8 ? NULL : columns;
+    int valid = s.struct_size == (int32_t)sizeof s && inputs >= 1 && inputs <= 64 && s.smooth_clip <= 1 && count >= 0 &&
+                count <= inputs && s.fill && (count == 0 || s.indicator_columns);
+    for (int j = 0; valid && j < inputs; ++j)
+        valid = isfinite(fill[j]) && (!s.center || isfinite(center[j])) && (!s.scale || isfinite(scale[j]));
+    for (int i = 0; valid && i < count; ++i)
+        valid = columns[i] >= 0 && columns[i] < inputs && (i == 0 || columns[i] > columns[i - 1]);
+    mlp_preprocessor *p = NULL;
+    const int32_t status = mlp_preprocessor_create(&s, &p);
+    if ((status == MLP_OK) != valid || (status != MLP_OK && p)) fail();
+    if (!p) return;
+    const int64_t rows = size_of(r) % 40, ldx = size_of(r), ldo = size_of(r);
+    const int in_place = byte(r) & 1;
+    const int64_t outputs = (int64_t)inputs + count;
+    if (rows * (ldx > ldo ? ldx : ldo) > BUF) {
+        mlp_preprocessor_destroy(p);
+        return;
+    }
+    int64_t missing = 0;
+    const int32_t st = mlp_preprocess(p, buf_a, ldx, rows, in_place ? buf_a : buf_c, ldo, &missing);
+    const int ok = ldx >= inputs && ldo >= outputs && (!in_place || ldo >= ldx);
+    if ((st == MLP_OK) != ok && rows > 0) fail();
+    if (st == MLP_OK && (missing < 0 || missing > rows * inputs)) fail();
+    mlp_preprocessor_destroy(p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     reader r = {data, size};
     for (int i = 0; i < BUF; ++i) buf_a[i] = buf_b[i] = (float)(i % 7) * 0.25f;
-    switch (byte(&r) % 2) {
+    switch (byte(&r) % 3) {
     case 0: fuzz_sgemm(&r); break;
+    case 1: fuzz_preprocess(&r); break;
     default: fuzz_network(&r); break;
     }
     return 0;

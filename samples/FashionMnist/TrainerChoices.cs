@@ -41,14 +41,15 @@ namespace FashionMnist
         {
             new TrainerChoice("mlp", "MlNetMlp MLP (default)", (ml, o, progress) =>
             {
-                var options = new MlpMulticlassTrainer.Options { NumberOfThreads = o.Threads, EpochCallback = progress };
+                // EarlyStoppingPatience = 0: the test set is only monitored (learning curves); its best epoch must not be picked
+                var options = new MlpMulticlassTrainer.Options { NumberOfThreads = o.Threads, EpochCallback = progress, EarlyStoppingPatience = 0 };
                 if (o.HiddenLayerSizes != null) options.HiddenLayerSizes = o.HiddenLayerSizes;
                 if (o.Epochs.HasValue) options.NumberOfEpochs = o.Epochs.Value;
                 return ml.MulticlassClassification.Trainers.Mlp(options);
             }, isMlp: true),
             new TrainerChoice("mlp-linear", "MlNetMlp, no hidden layer", (ml, o, progress) =>
             {
-                var options = new MlpMulticlassTrainer.Options { HiddenLayerSizes = Array.Empty<int>(), NumberOfThreads = o.Threads, EpochCallback = progress };
+                var options = new MlpMulticlassTrainer.Options { HiddenLayerSizes = Array.Empty<int>(), NumberOfThreads = o.Threads, EpochCallback = progress, EarlyStoppingPatience = 0 };
                 if (o.Epochs.HasValue) options.NumberOfEpochs = o.Epochs.Value;
                 return ml.MulticlassClassification.Trainers.Mlp(options);
             }, isMlp: true),

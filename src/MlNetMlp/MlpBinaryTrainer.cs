@@ -27,7 +27,7 @@ namespace MlNetMlp
     /// |  |  |
     /// | -- | -- |
     /// | Machine learning task | Binary classification |
-    /// | Is normalization required? | Yes (scale features, e.g. NormalizeMinMax) |
+    /// | Is normalization required? | No (the trainer scales the features and imputes missing values; NormalizeFeatures) |
     /// | Is caching required? | No (the data is read once into memory) |
     /// | Required NuGet in addition to Microsoft.ML | MlNetMlp |
     /// | Exportable to ONNX | Yes (ConvertToOnnx, package Microsoft.ML.OnnxConverter) |

@@ -13,11 +13,11 @@ namespace Microsoft.ML
         /// <param name="labelColumnName">Label column: a key type (use <c>MapValueToKey</c>).</param>
         /// <param name="featureColumnName">Feature column: a known-size vector of <see cref="float"/>.</param>
         /// <param name="exampleWeightColumnName">Optional example weight column (<see cref="float"/>), scaling each example's loss.</param>
-        /// <param name="hiddenLayerSizes">Hidden layer widths (null: the default { 384, 192 }; empty: no hidden layer).</param>
-        /// <param name="numberOfEpochs">Passes over the data (null: the default, 20).</param>
+        /// <param name="hiddenLayerSizes">Hidden layer widths (null: the default, three layers of 128 in each of four
+        /// ensemble members; empty: no hidden layer).</param>
+        /// <param name="numberOfEpochs">Passes over the data (null: chosen from the data size).</param>
         /// <example><code>
         /// var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
-        ///     .Append(ml.Transforms.NormalizeMinMax("Features"))
         ///     .Append(ml.MulticlassClassification.Trainers.Mlp(hiddenLayerSizes: new[] { 256, 128 }));
         /// </code></example>
         public static MlpMulticlassTrainer Mlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,

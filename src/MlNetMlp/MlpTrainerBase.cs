@@ -15,7 +15,7 @@ namespace MlNetMlp
         where TTransformer : ISingleFeaturePredictionTransformer<TModel>
         where TModel : class
     {
-        private static readonly TrainerInfo _info = new TrainerInfo(normalization: true, caching: false, supportValid: true, supportIncrementalTrain: true);
+        private static readonly TrainerInfo _info = new TrainerInfo(normalization: false, caching: false, supportValid: true, supportIncrementalTrain: true);
 
         private protected MlpTrainerBase(IHostEnvironment env, string name, MlpTrainerOptionsBase options, Func<string, SchemaShape.Column> labelColumn)
             : base(Contracts.CheckRef(env, nameof(env)).Register(name),
@@ -28,7 +28,8 @@ namespace MlNetMlp
 
         internal MlpTrainerOptionsBase TrainerOptions { get; }
 
-        /// <summary>Capabilities: normalization wanted, no caching needed, supports validation data and warm start.</summary>
+        /// <summary>Capabilities: no normalization needed (the trainer scales), no caching needed, supports validation
+        /// data and warm start.</summary>
         public override TrainerInfo Info => _info;
 
         /// <summary>Trains with <paramref name="validationData"/> measured after every epoch (and used for early

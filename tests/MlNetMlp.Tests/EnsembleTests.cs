@@ -150,6 +150,19 @@ namespace MlNetMlp.Tests
             Assert.That(e.Message, Does.Contain("2 members").And.Contain("EnsembleSize is 3"));
         }
 
+        [Test]
+        public void MemberSeedsAreTheSameInEveryProcess()
+        {
+            // SplitMix64 of (seed + golden ratio x (4 member + stream)): fixed values, not System.HashCode's per-process ones
+            Assert.That(MlNetMlp.Training.MemberSeeds.For(7, 0, MlNetMlp.Training.MemberSeeds.Stream.Weights), Is.EqualTo(7ul), "member 0 keeps the seed");
+            ulong z = unchecked(7 + 0x9E3779B97F4A7C15ul * 5);
+            z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ul);
+            z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBul);
+            Assert.That(MlNetMlp.Training.MemberSeeds.For(7, 1, MlNetMlp.Training.MemberSeeds.Stream.Weights), Is.EqualTo(z ^ (z >> 31)));
+            Assert.That(MlNetMlp.Training.MemberSeeds.For(7, 1, MlNetMlp.Training.MemberSeeds.Stream.Shuffle),
+                Is.Not.EqualTo(MlNetMlp.Training.MemberSeeds.For(7, 1, MlNetMlp.Training.MemberSeeds.Stream.Weights)));
+        }
+
         [TestCase(0)]
         [TestCase(65)]
         public void EnsembleSizeOutOfRangeIsAClearError(int size)

@@ -135,7 +135,7 @@ namespace MlNetMlp.Training
                 Network = network,
                 Order = (int[])train.Rows.Clone(),
                 // member 0 shuffles as a single network does; the others with seeds of their own
-                Random = new Random(index == 0 ? seed : HashCode.Combine(seed, index)),
+                Random = new Random(index == 0 ? seed : (int)(uint)MemberSeeds.For(seed, index, MemberSeeds.Stream.Shuffle)),
                 Schedule = new LearningRateSchedule(_options.LearningRateSchedule, _plan.LearningRate,
                     (long)_plan.Epochs * ((train.Rows.Length + batch - 1) / batch)),
             };
@@ -155,7 +155,7 @@ namespace MlNetMlp.Training
                 NumThreads = threads,
                 DropoutRate = _options.DropoutRate,
                 LabelSmoothing = _plan.LabelSmoothing,
-                Seed = (ulong)(uint)(index == 0 ? seed : HashCode.Combine(seed, index, 1)),
+                Seed = MemberSeeds.For(seed, index, MemberSeeds.Stream.Dropout),
                 InputScale = _options.InputScale ? 1 : 0,
                 InputScaleRate = _plan.InputScaleRate,
             };

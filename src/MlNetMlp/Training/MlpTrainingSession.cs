@@ -156,7 +156,7 @@ namespace MlNetMlp.Training
                 return Enumerable.Range(0, plan.EnsembleSize).Select(m =>
                 {
                     var network = new MlpNetwork(sizes, options.Activation, task.Loss);
-                    network.Initialize(m == 0 ? (ulong)(uint)seed : (ulong)(uint)HashCode.Combine(seed, m, 2));
+                    network.Initialize(MemberSeeds.For(seed, m, MemberSeeds.Stream.Weights));
                     return network;
                 }).ToArray();
             }
