@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature, struct layout or enum value changes. */
-#define MLP_ABI_VERSION 2
+#define MLP_ABI_VERSION 3
 
 enum mlp_status {
     MLP_OK = 0,
@@ -101,6 +101,21 @@ MLP_API int32_t mlp_loss_forward_backward(int32_t loss, int64_t rows, int64_t co
                                           const float *weights, float *grad, int64_t ldg,
                                           double *loss_out);
 
+/* ---- sparse rows ------------------------------------------------------------------------------ */
+
+/* Rows in compressed sparse row form: row r holds values[offsets[r] .. offsets[r + 1]) at columns
+ * columns[offsets[r] .. offsets[r + 1]), strictly ascending within a row and each in [0, cols); values finite.
+ * offsets has rows + 1 non-decreasing entries (offsets[0] may be > 0: a window into larger arrays). The calls that
+ * take a CSR block check exactly the rows they read and reject a bad one (unsorted or duplicate or out-of-range
+ * column, decreasing offsets, a non-finite value) with MLP_ERR_INVALID_ARGUMENT, naming it. */
+typedef struct mlp_csr {
+    int64_t rows;
+    int64_t cols;
+    const int64_t *offsets; /* rows + 1 */
+    const int32_t *columns;
+    const float *values;
+} mlp_csr;
+
 /* ---- networks ----------------------------------------------------------------------------- */
 
 typedef struct mlp_network mlp_network;
@@ -127,6 +142,10 @@ MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows,
 MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int64_t ldx, int64_t rows,
                                     int32_t output, float *out, int64_t ldo, float *workspace,
                                     int64_t workspace_count, int32_t threads);
+/* mlp_network_predict for sparse rows: the first layer sums value * W1[column, :] over each row's nonzeros (no
+ * densified copy); x->cols must equal the network's inputs. Workspace: mlp_network_workspace_size for the rows. */
+MLP_API int32_t mlp_network_predict_csr(const mlp_network *net, const mlp_csr *x, int32_t output, float *out,
+                                        int64_t ldo, float *workspace, int64_t workspace_count, int32_t threads);
 /* *all_finite = 1 when every weight and bias is a finite number, else 0. */
 MLP_API int32_t mlp_network_all_finite(const mlp_network *net, int32_t *all_finite);
 
@@ -161,6 +180,13 @@ MLP_API int32_t mlp_preprocessor_shape(const mlp_preprocessor *p, int32_t *input
 MLP_API int32_t mlp_preprocess(const mlp_preprocessor *p, const float *x, int64_t ldx, int64_t rows, float *out,
                                int64_t ldo, int64_t *missing_count);
 
+/* The same transform on the nonzeros of sparse rows, in place: values[k] becomes the transform of itself in column
+ * columns[k] (a missing value becomes fill, as in mlp_preprocess). Only for a preprocessor that keeps zeros zero and
+ * adds no columns (every center and fill 0, no indicators): otherwise MLP_ERR_INVALID_ARGUMENT (densify the rows and
+ * use mlp_preprocess). Columns must be in [0, inputs). *missing_count as in mlp_preprocess. */
+MLP_API int32_t mlp_preprocess_csr(const mlp_preprocessor *p, const int32_t *columns, float *values, int64_t count,
+                                   int64_t *missing_count);
+
 /* ---- training ------------------------------------------------------------------------------ */
 
 typedef struct mlp_train_config {
@@ -184,6 +210,9 @@ typedef struct mlp_train_config {
                                  (RealMLP's scaling layer). The network always holds the folded weights diag(s) W1,
                                  so it scores without s; do not change layer 0 while the trainer lives. */
     float input_scale_rate;   /* the input scale's learning-rate factor (> 0; no weight decay); ignored without it */
+    int32_t sparse_input;     /* 1: batches come as CSR rows (mlp_trainer_step_csr); the first layer's gradient is
+                                 row-sparse and its optimizer updates lazy (see mlp_trainer_step_csr); 0: dense */
+    int32_t reserved;         /* must be 0 */
 } mlp_train_config;
 
 typedef struct mlp_trainer mlp_trainer;
@@ -209,6 +238,24 @@ MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t l
                                  const int32_t *row_indices, int32_t batch_rows,
                                  const int32_t *labels, const float *targets, const float *weights,
                                  int32_t update, double *loss_out);
+/* mlp_trainer_step for a trainer created with sparse_input: the batch is rows row_indices[0..batch_rows) of x (rows
+ * 0..batch_rows when row_indices is NULL); labels, targets and weights are indexed the same way. Only the first-layer
+ * weight rows of columns present in the batch are updated ("lazy", as PyTorch's SparseAdam): their Adam moments (or
+ * SGD velocity) advance only on steps that touch them, the bias correction uses the global step count, and the
+ * coupled L2 term applies only to touched rows; the decoupled weight decay is exact: a row untouched for some steps
+ * is first shrunk by the product of the (1 - rate * weight_decay) factors it missed. Biases and later layers update
+ * densely as usual. */
+MLP_API int32_t mlp_trainer_step_csr(mlp_trainer *trainer, const mlp_csr *x, const int32_t *row_indices,
+                                     int32_t batch_rows, const int32_t *labels, const float *targets,
+                                     const float *weights, int32_t update, double *loss_out);
+/* mlp_trainer_evaluate for sparse rows (any trainer of the network's input width). */
+MLP_API int32_t mlp_trainer_evaluate_csr(mlp_trainer *trainer, const mlp_csr *x, const int32_t *row_indices,
+                                         int64_t rows, const int32_t *labels, const float *targets,
+                                         const float *weights, double *loss_sum, double *metric_sum,
+                                         double *weight_sum);
+/* Applies the weight decay that lazy updates still owe to untouched first-layer rows, so that the network holds the
+ * weights dense training would have (call before reading or saving the weights; evaluation does it itself). */
+MLP_API int32_t mlp_trainer_sync(mlp_trainer *trainer);
 /* The gradient of the last step's loss (including the coupled L2 term) for layer l. */
 MLP_API int32_t mlp_trainer_get_gradient(const mlp_trainer *trainer, int32_t layer, float *weights,
                                          int64_t weight_count, float *biases, int64_t bias_count);

@@ -56,6 +56,8 @@ typedef struct mlp_kernels {
     void (*dropout_backward)(int32_t act, int64_t n, const float *h, float *g, uint32_t key, uint32_t threshold, float keep);
     /* sum[j] += x[j] */
     void (*accumulate)(int64_t n, const float *x, float *sum);
+    /* y[j] += a * x[j] (the sparse first layer: one nonzero times a weight row) */
+    void (*axpy)(int64_t n, float a, const float *x, float *y);
     /* SGD with optional (Nesterov) momentum; l2 adds l2*w to the gradient, decay shrinks w by w * decay first
      * (decoupled). velocity may be NULL when momentum == 0. */
     void (*sgd_update)(int64_t n, float *w, const float *g, float *velocity, float lr, float momentum,

@@ -412,6 +412,14 @@ static inline __m256 flush_tiny8(__m256 x)
 
 static inline float flush_tiny(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; }
 
+static void axpy_avx2(int64_t n, float a, const float *x, float *y)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+    for (; j < n; ++j) y[j] = fmaf(a, x[j], y[j]);
+}
+
 static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity, float lr,
                             float momentum, int32_t nesterov, float l2, float decay)
 {
@@ -494,6 +502,7 @@ const mlp_kernels mlp_kernels_avx2 = {
     dropout_forward_avx2,
     dropout_backward_avx2,
     accumulate_avx2,
+    axpy_avx2,
     sgd_update_avx2,
     adam_update_avx2,
     NULL, /* no wide tiles */

@@ -155,6 +155,11 @@ static void accumulate_generic(int64_t n, const float *restrict x, float *restri
  * have made is below 1e-30 * learning rate. */
 static float flush_tiny(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; } /* (NaN stays NaN) */
 
+static void axpy_generic(int64_t n, float a, const float *restrict x, float *restrict y)
+{
+    for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
+}
+
 static void sgd_update_generic(int64_t n, float *restrict w, const float *restrict g, float *restrict velocity,
                                float lr, float momentum, int32_t nesterov, float l2, float decay)
 {
@@ -205,6 +210,7 @@ const mlp_kernels mlp_kernels_generic = {
     dropout_forward_generic,
     dropout_backward_generic,
     accumulate_generic,
+    axpy_generic,
     sgd_update_generic,
     adam_update_generic,
     NULL, /* no wide tiles */

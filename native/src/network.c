@@ -9,6 +9,7 @@
 #include "loss.h"
 #include "memory.h"
 #include "random.h"
+#include "sparse.h"
 #include "threads.h"
 
 /* Rows scored per pass: bounds the workspace and keeps activations in cache. */
@@ -207,6 +208,7 @@ void mlp_network_output_transform(const mlp_network *net, float *out, int64_t ld
 typedef struct predict_task {
     const mlp_network *net;
     const mlp_kernels *kern;
+    const mlp_csr *csr; /* sparse rows instead of x */
     const float *x;
     int64_t ldx, rows;
     int32_t output;
@@ -224,16 +226,25 @@ static void predict_run(void *ctx, int thread, int team)
     const mlp_network *net = t->net;
     for (int64_t r0 = 0; r0 < t->rows; r0 += t->chunk_max) {
         const int64_t chunk = t->rows - r0 < t->chunk_max ? t->rows - r0 : t->chunk_max;
-        const float *h = t->x + r0 * t->ldx;
+        const float *h = t->csr ? NULL : t->x + r0 * t->ldx;
         int64_t ldh = t->ldx;
         for (int32_t l = 0; l < net->num_layers; ++l) {
             const int last = l == net->num_layers - 1;
             float *z = last ? t->out + r0 * t->ldo : t->buffers[l & 1];
             const int64_t ldz = last ? t->ldo : net->sizes[l + 1];
-            const mlp_gemm_problem g = {0, 0, chunk, net->sizes[l + 1], net->sizes[l], 1.0f,
-                                        h, ldh, net->params + net->weight_offset[l], net->sizes[l + 1], 0.0f, z, ldz,
-                                        net->params + net->bias_offset[l], mlp_layer_activation(net, l), NULL};
-            mlp_gemm_team(t->kern, &g, t->gemm_ws, thread, team);
+            if (l == 0 && t->csr) { /* the chunk's sparse rows, threads take rows */
+                const mlp_csr view = {t->csr->rows - r0, t->csr->cols, t->csr->offsets + r0, t->csr->columns, t->csr->values};
+                int64_t lo, hi;
+                mlp_share(chunk, 1, thread, team, &lo, &hi);
+                mlp_sparse_forward(t->kern, &view, NULL, lo, hi, net->params + net->weight_offset[0], net->sizes[1],
+                                   net->params + net->bias_offset[0], mlp_layer_activation(net, 0), z, ldz);
+                mlp_barrier(team);
+            } else {
+                const mlp_gemm_problem g = {0, 0, chunk, net->sizes[l + 1], net->sizes[l], 1.0f,
+                                            h, ldh, net->params + net->weight_offset[l], net->sizes[l + 1], 0.0f, z, ldz,
+                                            net->params + net->bias_offset[l], mlp_layer_activation(net, l), NULL};
+                mlp_gemm_team(t->kern, &g, t->gemm_ws, thread, team);
+            }
             h = z;
             ldh = ldz;
         }
@@ -263,13 +274,42 @@ MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int6
               (long long)workspace_count, (long long)needed, (long long)rows);
 
     const int64_t chunk_max = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK, hidden = mlp_network_max_hidden(net);
-    const predict_task task = {net, mlp_kernels_get(), x, ldx, rows, output, out, ldo, chunk_max,
+    const predict_task task = {net, mlp_kernels_get(), NULL, x, ldx, rows, output, out, ldo, chunk_max,
                                {workspace, workspace + chunk_max * hidden}, workspace + 2 * chunk_max * hidden};
     /* Threads pay off when the weights outgrow one core's cache (each thread then streams its share) or when
      * many rows make big GEMMs; small networks score on the calling thread alone. */
     int team = mlp_threads_resolve(threads);
     if (team > PREDICT_MAX_THREADS) team = PREDICT_MAX_THREADS;
     if (net->parameter_count < 64 * 1024 && rows < 64) team = 1;
+    mlp_parallel(team, predict_run, (void *)&task);
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_network_predict_csr(const mlp_network *net, const mlp_csr *x, int32_t output, float *out,
+                                        int64_t ldo, float *workspace, int64_t workspace_count, int32_t threads)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(net);
+    MLP_CHECK(output == MLP_OUTPUT_RAW || output == MLP_OUTPUT_PROBABILITY, "unknown output kind %d", (int)output);
+    MLP_CHECK(threads >= 0 && threads <= MLP_MAX_THREADS, "threads must be in [0, %d], got %d", MLP_MAX_THREADS, (int)threads);
+    int32_t status = mlp_csr_check(x, NULL, x ? x->rows : 0, net->sizes[0]);
+    if (status != MLP_OK) return status;
+    const int64_t rows = x->rows, outs = net->sizes[net->num_layers];
+    MLP_CHECK(ldo >= outs, "ldo is %lld but the network has %lld outputs", (long long)ldo, (long long)outs);
+    if (rows == 0)
+        return MLP_OK;
+    MLP_CHECK_NOT_NULL(out);
+    MLP_CHECK_NOT_NULL(workspace);
+    const int64_t needed = predict_workspace_floats(net, rows);
+    MLP_CHECK(workspace_count >= needed, "the workspace holds %lld floats but %lld are needed for %lld rows",
+              (long long)workspace_count, (long long)needed, (long long)rows);
+    const int64_t chunk_max = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK, hidden = mlp_network_max_hidden(net);
+    /* a linear model writes its one layer straight into out: the sparse sum needs ldz = ldo there */
+    const predict_task task = {net, mlp_kernels_get(), x, NULL, 0, rows, output, out, ldo, chunk_max,
+                               {workspace, workspace + chunk_max * hidden}, workspace + 2 * chunk_max * hidden};
+    int team = mlp_threads_resolve(threads);
+    if (team > PREDICT_MAX_THREADS) team = PREDICT_MAX_THREADS;
+    if (rows < 64) team = 1;
     mlp_parallel(team, predict_run, (void *)&task);
     return MLP_OK;
 }

@@ -136,6 +136,39 @@ static int64_t preprocess_row(const mlp_preprocessor *p, const float *src, float
     return missing;
 }
 
+MLP_API int32_t mlp_preprocess_csr(const mlp_preprocessor *p, const int32_t *columns, float *values, int64_t count,
+                                   int64_t *missing_count)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(p);
+    MLP_CHECK(count >= 0, "count must not be negative, got %lld", (long long)count);
+    MLP_CHECK(p->indicator_count == 0, "this preprocessor adds missing indicators: sparse rows must be densified first");
+    for (int32_t j = 0; j < p->inputs; ++j)
+        MLP_CHECK(p->center[j] == 0.0f && p->fill[j] == 0.0f,
+                  "this preprocessor does not keep zeros zero (column %d): sparse rows must be densified first", (int)j);
+    if (count == 0)
+        return MLP_OK;
+    MLP_CHECK_NOT_NULL(columns);
+    MLP_CHECK_NOT_NULL(values);
+    for (int64_t k = 0; k < count; ++k)
+        MLP_CHECK(columns[k] >= 0 && columns[k] < p->inputs, "column %d of nonzero %lld is outside [0, %d)",
+                  (int)columns[k], (long long)k, (int)p->inputs);
+    int64_t missing = 0;
+    for (int64_t k = 0; k < count; ++k) {
+        const int32_t j = columns[k];
+        float v = values[k];
+        if (!isfinite(v)) {
+            v = 0.0f; /* fill */
+            missing++;
+        }
+        const float z = v * p->scale[j];
+        values[k] = p->smooth_clip ? smooth_clip(z) : z;
+    }
+    if (missing_count)
+        *missing_count += missing;
+    return MLP_OK;
+}
+
 MLP_API int32_t mlp_preprocess(const mlp_preprocessor *p, const float *x, int64_t ldx, int64_t rows, float *out,
                                int64_t ldo, int64_t *missing_count)
 {

@@ -24,6 +24,9 @@ static void trainer_free(mlp_trainer *t)
     mlp_free(t->w1_raw);
     mlp_free(t->in_scale_grad);
     mlp_free(t->w1_row_grad);
+    mlp_sparse_batch_free(&t->batch);
+    free(t->sparse_grad);
+    free(t->row_decay_log);
     free(t->row_losses);
     free(t);
 }
@@ -55,6 +58,8 @@ static int32_t check_config(const mlp_train_config *c)
     MLP_CHECK(c->input_scale == 0 || c->input_scale == 1, "input_scale must be 0 or 1, got %d", (int)c->input_scale);
     MLP_CHECK(!c->input_scale || (isfinite(c->input_scale_rate) && c->input_scale_rate > 0.0f),
               "input_scale_rate must be finite and > 0, got %g", (double)c->input_scale_rate);
+    MLP_CHECK(c->sparse_input == 0 || c->sparse_input == 1, "sparse_input must be 0 or 1, got %d", (int)c->sparse_input);
+    MLP_CHECK(c->reserved == 0, "reserved must be 0");
     return MLP_OK;
 }
 
@@ -100,13 +105,20 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
     int64_t widest = 0;
     for (int32_t l = 0; l <= net->num_layers; ++l) widest = net->sizes[l] > widest ? net->sizes[l] : widest;
 
-    int ok = (t->grads = mlp_alloc_floats(np)) != NULL;
+    /* sparse input: no dense gradient and no gathered copy for the first layer (its width may be millions) */
+    const int sparse = config->sparse_input;
+    t->grads_shift = sparse ? (int64_t)net->sizes[0] * net->sizes[1] : 0;
+    int ok = (t->grads = mlp_alloc_floats(np - t->grads_shift)) != NULL;
     if (config->optimizer == MLP_OPT_ADAM) {
         ok = ok && (t->moment1 = mlp_alloc_floats(np)) && (t->moment2 = mlp_alloc_floats(np));
     } else if (config->momentum > 0.0f) {
         ok = ok && (t->moment1 = mlp_alloc_floats(np));
     }
-    ok = ok && (t->x_batch = mlp_alloc_floats(b * net->sizes[0]));
+    ok = ok && (sparse || (t->x_batch = mlp_alloc_floats(b * net->sizes[0])));
+    if (sparse) {
+        ok = ok && mlp_sparse_batch_init(&t->batch, net->sizes[0]) &&
+             (t->row_decay_log = calloc((size_t)net->sizes[0], sizeof(double)));
+    }
     for (int32_t l = 0; ok && l < net->num_layers; ++l)
         ok = (t->acts[l] = mlp_alloc_floats(b * net->sizes[l + 1])) != NULL;
     ok = ok && (t->delta[0] = mlp_alloc_floats(b * widest)) && (t->delta[1] = mlp_alloc_floats(b * widest));
@@ -129,7 +141,7 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating trainer buffers for batches of %lld rows",
                         (long long)b);
     }
-    memset(t->grads, 0, (size_t)np * sizeof(float));
+    memset(t->grads, 0, (size_t)(np - t->grads_shift) * sizeof(float));
     if (t->moment1) memset(t->moment1, 0, (size_t)np * sizeof(float));
     if (t->moment2) memset(t->moment2, 0, (size_t)np * sizeof(float));
     *out = t;
@@ -210,9 +222,36 @@ MLP_API int32_t mlp_trainer_set_regularization(mlp_trainer *trainer, float dropo
 
 /* ---- the step (the team's pass itself is in training_step.c) ------------------------------------ */
 
+/* The labels (softmax) of the batch's examples: checked here, in the caller's thread (whose error message the caller
+ * reads), not in the team's loss. */
+static int32_t check_labels(const mlp_trainer *t, const mlp_batch_data *d, int64_t rows)
+{
+    const mlp_network *net = t->net;
+    if (net->loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY) {
+        MLP_CHECK(d->labels != NULL && d->targets == NULL, "softmax cross-entropy takes labels (not targets)");
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t ex = d->row_indices ? d->row_indices[r] : r;
+            const int32_t status = mlp_loss_check_label(d->labels[ex], ex, net->sizes[net->num_layers]);
+            if (status != MLP_OK)
+                return status;
+        }
+    } else {
+        MLP_CHECK(d->targets != NULL && d->labels == NULL, "this loss takes targets (not labels)");
+    }
+    return MLP_OK;
+}
+
+/* A CSR batch: the rows it reads (all checked), then the labels. */
+static int32_t check_csr_batch(const mlp_trainer *t, const mlp_batch_data *d, int64_t rows)
+{
+    const int32_t status = mlp_csr_check(d->csr, d->row_indices, rows, t->net->sizes[0]);
+    return status != MLP_OK ? status : check_labels(t, d, rows);
+}
+
 static int32_t check_batch_data(const mlp_trainer *t, const mlp_batch_data *d, int64_t rows)
 {
     const mlp_network *net = t->net;
+    MLP_CHECK(!t->config.sparse_input, "this trainer was created with sparse_input: give it CSR batches (mlp_trainer_step_csr)");
     MLP_CHECK(d->ldx >= net->sizes[0], "ldx is %lld but the network has %d inputs", (long long)d->ldx, (int)net->sizes[0]);
     MLP_CHECK(d->x_rows >= 0, "x_rows must not be negative");
     int64_t extent;
@@ -232,16 +271,7 @@ static int32_t check_batch_data(const mlp_trainer *t, const mlp_batch_data *d, i
     } else {
         MLP_CHECK(rows <= d->x_rows, "%lld rows requested but x has %lld", (long long)rows, (long long)d->x_rows);
     }
-    if (net->loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY) {
-        /* here, in the caller's thread (whose error message the caller reads), not in the team's loss */
-        for (int64_t r = 0; r < rows; ++r) {
-            const int64_t ex = d->row_indices ? d->row_indices[r] : r;
-            const int32_t status = mlp_loss_check_label(d->labels[ex], ex, net->sizes[net->num_layers]);
-            if (status != MLP_OK)
-                return status;
-        }
-    }
-    return MLP_OK;
+    return check_labels(t, d, rows);
 }
 
 /* Whether the first layer's GEMMs (forward, and the weight gradient when training) can read the batch's rows of x
@@ -274,9 +304,9 @@ static int32_t run_pass(mlp_trainer *t, const mlp_batch_data *d, int64_t first, 
     st.ps.rows = rows;
     st.ps.train = train;
     st.ps.update = update;
-    st.ps.input = d->row_indices ? t->x_batch : d->x + first * d->ldx;
+    st.ps.input = d->csr ? NULL : d->row_indices ? t->x_batch : d->x + first * d->ldx;
     st.ps.ldin = d->row_indices ? net->sizes[0] : d->ldx;
-    if (d->row_indices && reads_rows_by_index(t, d, first, rows, train)) {
+    if (!d->csr && d->row_indices && reads_rows_by_index(t, d, first, rows, train)) {
         st.ps.input = d->x;
         st.ps.ldin = d->ldx;
         st.ps.input_rows = d->row_indices + first;
@@ -298,15 +328,27 @@ static int32_t run_pass(mlp_trainer *t, const mlp_batch_data *d, int64_t first, 
             const double bc1 = 1.0 - pow(c->beta1, step), bc2 = 1.0 - pow(c->beta2, step);
             st.step_size = (float)(c->learning_rate * sqrt(bc2) / bc1);
         }
+        st.decay_step_log = log1p(-(double)c->learning_rate * t->weight_rate[0] * c->weight_decay);
     }
-    /* a batch this small is not worth a fork-join */
-    const double flops = 2.0 * (double)rows * (double)net->parameter_count * (train ? 3.0 : 1.0);
+    /* a batch this small is not worth a fork-join; sparse rows cost their nonzeros, not the first layer's width */
+    double work = (double)net->parameter_count;
+    if (d->csr) {
+        const int64_t w1 = (int64_t)net->sizes[0] * net->sizes[1];
+        const double nnz = t->batch.slots > 0 ? (double)t->batch.slot_start[t->batch.slots] / (double)rows : 64.0;
+        work = (double)(net->parameter_count - w1) + nnz * net->sizes[1];
+    }
+    const double flops = 2.0 * (double)rows * work * (train ? 3.0 : 1.0);
     mlp_parallel(flops < 4e6 ? 1 : t->threads, mlp_step_task_run, &st);
     for (int i = 0; i < MLP_MAX_THREADS; ++i)
         if (st.status[i] != MLP_OK) /* labels are checked beforehand: cannot happen */
             return i == 0 ? st.status[i] : mlp_fail(st.status[i], "the loss failed on a worker thread");
-    if (train && update && isfinite(st.sums.loss))
+    if (train && update && isfinite(st.sums.loss)) {
         t->step_count++;
+        if (d->csr) { /* the touched rows are up to date, the others owe this step's decay too */
+            t->decay_log += st.decay_step_log;
+            for (int64_t s = 0; s < t->batch.slots; ++s) t->row_decay_log[t->batch.slot_column[s]] = t->decay_log;
+        }
+    }
     sums->loss += st.sums.loss;
     sums->metric += st.sums.metric;
     sums->weight += st.sums.weight;
@@ -323,7 +365,7 @@ MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t l
     MLP_CHECK(batch_rows >= 1 && batch_rows <= trainer->max_batch, "batch_rows must be in [1, %lld], got %d",
               (long long)trainer->max_batch, (int)batch_rows);
     MLP_CHECK(update_weights == 0 || update_weights == 1, "update must be 0 or 1");
-    const mlp_batch_data d = {x, ldx, x_rows, row_indices, labels, targets, weights};
+    const mlp_batch_data d = {NULL, x, ldx, x_rows, row_indices, labels, targets, weights};
     int32_t status = check_batch_data(trainer, &d, batch_rows);
     if (status != MLP_OK) return status;
 
@@ -350,10 +392,21 @@ MLP_API int32_t mlp_trainer_get_gradient(const mlp_trainer *trainer, int32_t lay
               (long long)wc, (long long)bc);
     MLP_CHECK_NOT_NULL(weights);
     MLP_CHECK_NOT_NULL(biases);
-    const float *gw = trainer->grads + net->weight_offset[layer], *w = net->params + net->weight_offset[layer];
+    const float *w = net->params + net->weight_offset[layer];
     const float l2 = trainer->config.l2; /* the decoupled weight decay is not part of the gradient */
-    for (int64_t i = 0; i < wc; ++i) weights[i] = gw[i] + l2 * w[i];
-    memcpy(biases, trainer->grads + net->bias_offset[layer], (size_t)bc * sizeof(float));
+    if (layer == 0 && trainer->config.sparse_input) {
+        /* row-sparse: the rows of the last batch's columns (with their L2 term), zero elsewhere */
+        const int64_t h = net->sizes[1];
+        memset(weights, 0, (size_t)wc * sizeof(float));
+        for (int64_t s = 0; s < trainer->batch.slots; ++s) {
+            const int64_t c = trainer->batch.slot_column[s];
+            for (int64_t k = 0; k < h; ++k) weights[c * h + k] = trainer->sparse_grad[s * h + k] + l2 * w[c * h + k];
+        }
+    } else {
+        const float *gw = mlp_grad(trainer, net->weight_offset[layer]);
+        for (int64_t i = 0; i < wc; ++i) weights[i] = gw[i] + l2 * w[i];
+    }
+    memcpy(biases, mlp_grad(trainer, net->bias_offset[layer]), (size_t)bc * sizeof(float));
     return MLP_OK;
 }
 
@@ -368,13 +421,125 @@ MLP_API int32_t mlp_trainer_evaluate(mlp_trainer *trainer, const float *x, int64
     MLP_CHECK_NOT_NULL(loss_sum);
     MLP_CHECK_NOT_NULL(metric_sum);
     MLP_CHECK_NOT_NULL(weight_sum);
-    const mlp_batch_data d = {x, ldx, x_rows, row_indices, labels, targets, weights};
+    const mlp_batch_data d = {NULL, x, ldx, x_rows, row_indices, labels, targets, weights};
     int32_t status = check_batch_data(trainer, &d, rows);
     if (status != MLP_OK) return status;
     mlp_loss_sums sums = {0, 0, 0};
     for (int64_t first = 0; first < rows; first += trainer->max_batch) {
         const int64_t n = rows - first < trainer->max_batch ? rows - first : trainer->max_batch;
         if ((status = run_pass(trainer, &d, first, n, 0, 0, 0.0f, &sums)) != MLP_OK)
+            return status;
+    }
+    *loss_sum = sums.loss;
+    *metric_sum = sums.metric;
+    *weight_sum = sums.weight;
+    return MLP_OK;
+}
+
+/* ---- sparse batches -------------------------------------------------------------------------------- */
+
+void mlp_trainer_catch_up_row(mlp_trainer *t, int64_t c)
+{
+    const double missed = t->decay_log - t->row_decay_log[c];
+    if (missed == 0.0)
+        return;
+    const int64_t h = t->net->sizes[1];
+    const float factor = (float)exp(missed);
+    float *w = t->net->params + t->net->weight_offset[0] + c * h;
+    if (t->in_scale) {
+        float *raw = t->w1_raw + c * h;
+        for (int64_t k = 0; k < h; ++k) {
+            raw[k] *= factor;
+            w[k] = t->in_scale[c] * raw[k];
+        }
+    } else {
+        for (int64_t k = 0; k < h; ++k) w[k] *= factor;
+    }
+    t->row_decay_log[c] = t->decay_log;
+}
+
+MLP_API int32_t mlp_trainer_sync(mlp_trainer *trainer)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    if (trainer->config.sparse_input)
+        for (int64_t c = 0; c < trainer->net->sizes[0]; ++c) mlp_trainer_catch_up_row(trainer, c);
+    return MLP_OK;
+}
+
+/* A view of rows [first, rows) of x as a block of its own (the same arrays). */
+static mlp_csr csr_from(const mlp_csr *x, int64_t first)
+{
+    const mlp_csr v = {x->rows - first, x->cols, x->offsets + first, x->columns, x->values};
+    return v;
+}
+
+MLP_API int32_t mlp_trainer_step_csr(mlp_trainer *trainer, const mlp_csr *x, const int32_t *row_indices,
+                                     int32_t batch_rows, const int32_t *labels, const float *targets,
+                                     const float *weights, int32_t update_weights, double *loss_out)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    MLP_CHECK_NOT_NULL(loss_out);
+    MLP_CHECK(trainer->config.sparse_input, "this trainer takes dense batches (create it with sparse_input for CSR)");
+    MLP_CHECK(batch_rows >= 1 && batch_rows <= trainer->max_batch, "batch_rows must be in [1, %lld], got %d",
+              (long long)trainer->max_batch, (int)batch_rows);
+    MLP_CHECK(update_weights == 0 || update_weights == 1, "update must be 0 or 1");
+    const mlp_batch_data d = {x, NULL, 0, x ? x->rows : 0, row_indices, labels, targets, weights};
+    int32_t status = check_csr_batch(trainer, &d, batch_rows);
+    if (status != MLP_OK) return status;
+
+    mlp_trainer *t = trainer;
+    mlp_sparse_batch_clear(&t->batch);
+    if ((status = mlp_sparse_batch_build(&t->batch, x, row_indices, batch_rows)) != MLP_OK)
+        return status;
+    const int64_t h = t->net->sizes[1];
+    if (t->batch.slots > t->sparse_grad_rows) {
+        float *grown = realloc(t->sparse_grad, (size_t)t->batch.slots * (size_t)h * sizeof(float));
+        if (!grown)
+            return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory for the gradient of %lld first-layer rows",
+                            (long long)t->batch.slots);
+        t->sparse_grad = grown;
+        t->sparse_grad_rows = t->batch.slots;
+    }
+    for (int64_t s = 0; s < t->batch.slots; ++s) mlp_trainer_catch_up_row(t, t->batch.slot_column[s]);
+
+    mlp_loss_sums sums = {0, 0, 0};
+    if ((status = run_pass(t, &d, 0, batch_rows, 1, update_weights, 1.0f / (float)batch_rows, &sums)) != MLP_OK)
+        return status;
+    *loss_out = sums.loss / batch_rows;
+    if (!isfinite(*loss_out))
+        return mlp_fail(MLP_ERR_NOT_FINITE,
+                        "the training loss is not finite (%g): the learning rate is probably too high or the features "
+                        "are not normalized", *loss_out);
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_trainer_evaluate_csr(mlp_trainer *trainer, const mlp_csr *x, const int32_t *row_indices,
+                                         int64_t rows, const int32_t *labels, const float *targets,
+                                         const float *weights, double *loss_sum, double *metric_sum,
+                                         double *weight_sum)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    MLP_CHECK(rows >= 0, "rows must not be negative");
+    MLP_CHECK_NOT_NULL(loss_sum);
+    MLP_CHECK_NOT_NULL(metric_sum);
+    MLP_CHECK_NOT_NULL(weight_sum);
+    const mlp_batch_data all = {x, NULL, 0, x ? x->rows : 0, row_indices, labels, targets, weights};
+    int32_t status = check_csr_batch(trainer, &all, rows);
+    if (status != MLP_OK) return status;
+    mlp_trainer_sync(trainer);
+    mlp_loss_sums sums = {0, 0, 0};
+    for (int64_t first = 0; first < rows; first += trainer->max_batch) {
+        const int64_t n = rows - first < trainer->max_batch ? rows - first : trainer->max_batch;
+        /* rows [first, first + n): through the indices, or a view starting at row first */
+        const mlp_csr view = csr_from(x, row_indices ? 0 : first);
+        const mlp_batch_data d = {&view, NULL, 0, view.rows, row_indices ? row_indices + first : NULL,
+                                  labels && !row_indices ? labels + first : labels,
+                                  targets && !row_indices ? targets + first * trainer->net->sizes[trainer->net->num_layers] : targets,
+                                  weights && !row_indices ? weights + first : weights};
+        if ((status = run_pass(trainer, &d, 0, n, 0, 0, 0.0f, &sums)) != MLP_OK)
             return status;
     }
     *loss_sum = sums.loss;

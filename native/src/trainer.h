@@ -7,6 +7,7 @@
 #include "loss.h"
 #include "mlnetmlp.h"
 #include "network.h"
+#include "sparse.h"
 #include "threads.h" /* MLP_MAX_THREADS */
 
 struct mlp_trainer {
@@ -15,7 +16,8 @@ struct mlp_trainer {
     int threads;
     int64_t max_batch;
     int64_t step_count;          /* Adam's t */
-    float *grads;                /* same layout as net->params */
+    float *grads;                /* same layout as net->params, less grads_shift floats at the start (see mlp_grad) */
+    int64_t grads_shift;         /* sparse_input: the first layer's weights have no dense gradient */
     float *moment1, *moment2;    /* Adam m, v; SGD velocity in moment1 */
     float *x_batch;              /* gathered inputs, max_batch x sizes[0] */
     float *acts[MLP_MAX_LAYERS]; /* layer outputs, max_batch x sizes[l + 1] */
@@ -29,7 +31,18 @@ struct mlp_trainer {
     float *in_scale, *in_scale_m1, *in_scale_m2, *w1_raw;
     float *in_scale_grad;        /* [inputs] */
     float *w1_row_grad;          /* per thread, one row of the raw weights' gradient: threads x sizes[1] */
+    /* config.sparse_input: the minibatch's columns, the first layer's row-sparse gradient [slots x sizes[1]], and
+     * the lazy weight decay: decay_log = sum over the steps so far of log(1 - lr * rate * weight_decay),
+     * row_decay_log[c] = its value when row c of the first layer was last brought up to date */
+    mlp_sparse_batch batch;
+    float *sparse_grad;
+    int64_t sparse_grad_rows;
+    double decay_log;
+    double *row_decay_log;
 };
+
+/* The gradient at parameter offset o (not the first layer's weights in sparse_input mode). */
+static inline float *mlp_grad(const mlp_trainer *t, int64_t o) { return t->grads + (o - t->grads_shift); }
 
 /* The largest rate factor of any layer's weights (the weight-decay bound). */
 float mlp_trainer_max_weight_rate(const mlp_trainer *t);
@@ -40,6 +53,7 @@ static inline int paired_gradients(int team) { return team == 2; }
 
 /* The caller's data for a step or an evaluation. */
 typedef struct mlp_batch_data {
+    const mlp_csr *csr;   /* sparse rows instead of x (x is NULL then) */
     const float *x;
     int64_t ldx, x_rows;
     const int32_t *row_indices;
@@ -69,7 +83,12 @@ typedef struct mlp_step_task {
     mlp_loss_sums sums;              /* the batch's total (thread 0's copy) */
     int32_t status[MLP_MAX_THREADS]; /* each thread's share of the loss */
     float step_size;
+    double decay_step_log;           /* sparse: log(1 - lr * rate * weight_decay) of this step */
 } mlp_step_task;
+
+/* Sparse mode: brings first-layer rows [c0, c1) (columns, all of them: sync) or the batch's slot rows up to date with
+ * the weight decay they missed (factor exp(decay_log - row_decay_log[c])). */
+void mlp_trainer_catch_up_row(mlp_trainer *t, int64_t column);
 
 /* The mlp_parallel task of a pass (ctx: an mlp_step_task): forward and loss, and when training, backward and
  * the optimizer update. */

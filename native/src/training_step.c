@@ -42,7 +42,7 @@ static void forward_team(const mlp_pass *ps, int thread, int team)
     const mlp_batch_data *d = ps->d;
     const mlp_network *net = t->net;
     const mlp_kernels *kern = mlp_kernels_get();
-    if (d->row_indices && !ps->input_rows) { /* gather the batch's rows: each thread copies a share */
+    if (!d->csr && d->row_indices && !ps->input_rows) { /* gather the batch's rows: each thread copies a share */
         const int64_t in = net->sizes[0];
         int64_t lo, hi;
         mlp_share(ps->rows, 1, thread, team, &lo, &hi);
@@ -53,11 +53,19 @@ static void forward_team(const mlp_pass *ps, int thread, int team)
     int64_t ldh = ps->ldin;
     for (int32_t l = 0; l < net->num_layers; ++l) {
         const int64_t out = net->sizes[l + 1];
-        const mlp_gemm_problem g = {0, 0, ps->rows, out, net->sizes[l], 1.0f, h, ldh,
-                                    net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
-                                    net->params + net->bias_offset[l], mlp_layer_activation(net, l),
-                                    l == 0 ? ps->input_rows : NULL};
-        mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
+        if (l == 0 && d->csr) { /* sparse rows: sum value * W1[column, :] over each row's nonzeros; threads take rows */
+            int64_t lo, hi;
+            mlp_share(ps->rows, 1, thread, team, &lo, &hi);
+            mlp_sparse_forward(kern, d->csr, d->row_indices, lo, hi, net->params + net->weight_offset[0], out,
+                               net->params + net->bias_offset[0], mlp_layer_activation(net, 0), t->acts[0], out);
+            mlp_barrier(team);
+        } else {
+            const mlp_gemm_problem g = {0, 0, ps->rows, out, net->sizes[l], 1.0f, h, ldh,
+                                        net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
+                                        net->params + net->bias_offset[l], mlp_layer_activation(net, l),
+                                        l == 0 ? ps->input_rows : NULL};
+            mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
+        }
         if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
             const mlp_dropout drop = step_dropout(t);
             int64_t lo, hi;
@@ -85,14 +93,22 @@ static void backward_team(const mlp_pass *ps, int thread, int team)
         /* db = column sums of dZ: threads take columns, so each sum keeps its row order */
         int64_t c0, c1;
         mlp_share(out, 16, thread, team, &c0, &c1);
-        float *db = t->grads + net->bias_offset[l];
+        float *db = mlp_grad(t, net->bias_offset[l]);
         if (c1 > c0) {
             memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
             for (int64_t r = 0; r < rows; ++r) kern->accumulate(c1 - c0, dz + r * out + c0, db + c0);
         }
+        if (l == 0 && ps->d->csr) { /* row-sparse dW: the batch's columns only, threads take columns */
+            mlp_barrier(team); /* dz complete (the bias sums above read it too) */
+            int64_t s0, s1;
+            mlp_share(t->batch.slots, 1, thread, team, &s0, &s1);
+            mlp_sparse_weight_gradient(kern, &t->batch, s0, s1, dz, out, out, t->sparse_grad);
+            mlp_barrier(team);
+            break;
+        }
         /* dW = H_prevᵀ dZ */
         const mlp_gemm_problem gw = {1, 0, in, out, rows, 1.0f, h_prev, ld_prev, dz, out, 0.0f,
-                                     t->grads + net->weight_offset[l], out, NULL, MLP_ACT_IDENTITY,
+                                     mlp_grad(t, net->weight_offset[l]), out, NULL, MLP_ACT_IDENTITY,
                                      l == 0 ? ps->input_rows : NULL};
         if (l == 0) {
             mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
@@ -139,38 +155,49 @@ static void optimizer_step(const mlp_trainer *t, int64_t n, float *w, const floa
         kern->sgd_update(n, w, g, m1, c->learning_rate * rate, c->momentum, c->nesterov, l2, decay);
 }
 
-/* The first layer's weights with the input scale, by rows (thread-local: nothing else reads them): the gradient
+/* The first layer's weight row j with the input scale (thread-local: nothing else reads it): the gradient
  * P = dL/d(diag(s) W) gives ds_j = sum_k W[j,k] P[j,k] and dW[j,k] = s_j P[j,k]; W and s step, then the network
  * gets diag(s) W again. */
-static void update_input_scaled_rows(mlp_trainer *t, float step_size, int thread, int team)
+static void update_input_scaled_row(mlp_trainer *t, int64_t j, const float *p, float step_size, int thread)
 {
     const mlp_network *net = t->net;
-    const int64_t in = net->sizes[0], h = net->sizes[1], o = net->weight_offset[0];
-    int64_t lo, hi;
-    mlp_share(in, 1, thread, team, &lo, &hi);
+    const int64_t h = net->sizes[1], o = net->weight_offset[0];
     float *row_grad = t->w1_row_grad + (int64_t)thread * h;
     float *m1 = t->moment1, *m2 = t->moment2;
-    for (int64_t j = lo; j < hi; ++j) {
-        const float *p = t->grads + o + j * h;
-        float *raw = t->w1_raw + j * h;
-        const float s = t->in_scale[j];
-        double ds = 0.0;
-        for (int64_t k = 0; k < h; ++k) {
-            ds += (double)raw[k] * p[k];
-            row_grad[k] = s * p[k];
-        }
-        t->in_scale_grad[j] = (float)ds;
-        optimizer_step(t, h, raw, row_grad, m1 ? m1 + o + j * h : NULL, m2 ? m2 + o + j * h : NULL, step_size,
-                       t->weight_rate[0], 1);
+    float *raw = t->w1_raw + j * h;
+    const float s = t->in_scale[j];
+    double ds = 0.0;
+    for (int64_t k = 0; k < h; ++k) {
+        ds += (double)raw[k] * p[k];
+        row_grad[k] = s * p[k];
     }
-    if (hi > lo)
-        optimizer_step(t, hi - lo, t->in_scale + lo, t->in_scale_grad + lo, t->in_scale_m1 + lo,
-                       t->in_scale_m2 + lo, step_size, t->config.input_scale_rate, 0);
-    for (int64_t j = lo; j < hi; ++j) {
-        const float s = t->in_scale[j];
-        const float *raw = t->w1_raw + j * h;
-        float *w = net->params + o + j * h;
-        for (int64_t k = 0; k < h; ++k) w[k] = s * raw[k];
+    t->in_scale_grad[j] = (float)ds;
+    optimizer_step(t, h, raw, row_grad, m1 ? m1 + o + j * h : NULL, m2 ? m2 + o + j * h : NULL, step_size,
+                   t->weight_rate[0], 1);
+    optimizer_step(t, 1, t->in_scale + j, t->in_scale_grad + j, t->in_scale_m1 + j, t->in_scale_m2 + j, step_size,
+                   t->config.input_scale_rate, 0);
+    const float s_new = t->in_scale[j];
+    float *w = net->params + o + j * h;
+    for (int64_t k = 0; k < h; ++k) w[k] = s_new * raw[k];
+}
+
+/* The first layer's weights by rows: all of them (dense input, with the input scale) or the batch's columns only
+ * (sparse input: lazy, the row gradients in sparse_grad); threads take rows. */
+static void update_first_layer_rows(mlp_trainer *t, float step_size, int thread, int team)
+{
+    const mlp_network *net = t->net;
+    const int64_t h = net->sizes[1], o = net->weight_offset[0];
+    const int sparse = t->config.sparse_input;
+    int64_t lo, hi;
+    mlp_share(sparse ? t->batch.slots : net->sizes[0], 1, thread, team, &lo, &hi);
+    for (int64_t i = lo; i < hi; ++i) {
+        const int64_t j = sparse ? t->batch.slot_column[i] : i;
+        const float *p = sparse ? t->sparse_grad + i * h : mlp_grad(t, o + j * h);
+        if (t->in_scale)
+            update_input_scaled_row(t, j, p, step_size, thread);
+        else
+            optimizer_step(t, h, net->params + o + j * h, p, t->moment1 ? t->moment1 + o + j * h : NULL,
+                           t->moment2 ? t->moment2 + o + j * h : NULL, step_size, t->weight_rate[0], 1);
     }
 }
 
@@ -183,15 +210,15 @@ static void update_team(mlp_trainer *t, float step_size, int thread, int team)
         const int64_t counts[2] = {(int64_t)net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
         const float rates[2] = {t->weight_rate[l], t->bias_rate[l]};
         for (int part = 0; part < 2; ++part) {
-            if (l == 0 && part == 0 && t->config.input_scale) {
-                update_input_scaled_rows(t, step_size, thread, team);
+            if (l == 0 && part == 0 && (t->config.input_scale || t->config.sparse_input)) {
+                update_first_layer_rows(t, step_size, thread, team);
                 continue;
             }
             int64_t lo, hi;
             mlp_share(counts[part], 16, thread, team, &lo, &hi);
             if (hi <= lo) continue;
             const int64_t o = offsets[part] + lo, n = hi - lo;
-            optimizer_step(t, n, net->params + o, t->grads + o, t->moment1 ? t->moment1 + o : NULL,
+            optimizer_step(t, n, net->params + o, mlp_grad(t, o), t->moment1 ? t->moment1 + o : NULL,
                            t->moment2 ? t->moment2 + o : NULL, step_size, rates[part], part == 0);
         }
     }

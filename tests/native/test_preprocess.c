@@ -141,9 +141,48 @@ static void test_arguments(void)
     CHECK_OK(mlp_preprocessor_destroy(NULL));
 }
 
+/* Sparse rows: the nonzeros transform exactly as the dense path transforms them; a preprocessor that moves zero (a
+ * centre, a fill, indicators) is refused. */
+static void test_sparse(void)
+{
+    const float zeros[4] = {0, 0, 0, 0}, scale[4] = {2.0f, 0.5f, 0.0f, 1e6f}, center[4] = {0, 1, 0, 0};
+    mlp_preprocess_spec s = make_spec(4, zeros, NULL, scale, 1, 0, NULL);
+    mlp_preprocessor *p;
+    CHECK_OK(mlp_preprocessor_create(&s, &p));
+    int32_t cols[5] = {0, 1, 3, 2, 3};
+    float vals[5] = {1.5f, -4.0f, NAN, 7.0f, 2.0f}, dense[4], out[4];
+    int64_t missing = 0;
+    float copy[5];
+    memcpy(copy, vals, sizeof copy);
+    CHECK_OK(mlp_preprocess_csr(p, cols, vals, 5, &missing));
+    CHECK(missing == 1, "one NaN counted, got %lld", (long long)missing);
+    for (int k = 0; k < 5; ++k) {
+        for (int j = 0; j < 4; ++j) dense[j] = 0.0f;
+        dense[cols[k]] = copy[k];
+        CHECK_OK(mlp_preprocess(p, dense, 4, 1, out, 4, NULL));
+        CHECK(memcmp(&vals[k], &out[cols[k]], sizeof(float)) == 0, "nonzero %d: %g vs dense %g", k, vals[k], out[cols[k]]);
+    }
+    CHECK(vals[2] == 0.0f, "a NaN becomes 0 (the fill), got %g", vals[2]);
+    int32_t bad = 4;
+    CHECK(mlp_preprocess_csr(p, &bad, vals, 1, NULL) == MLP_ERR_INVALID_ARGUMENT, "column out of range");
+    CHECK(mlp_preprocess_csr(p, NULL, vals, 1, NULL) == MLP_ERR_INVALID_ARGUMENT, "NULL columns");
+    mlp_preprocessor_destroy(p);
+    s = make_spec(4, zeros, center, scale, 1, 0, NULL);
+    CHECK_OK(mlp_preprocessor_create(&s, &p));
+    CHECK(mlp_preprocess_csr(p, cols, vals, 5, NULL) == MLP_ERR_INVALID_ARGUMENT, "a centre moves zero");
+    CHECK(strstr(mlp_last_error_message(), "densified") != NULL, "message: %s", mlp_last_error_message());
+    mlp_preprocessor_destroy(p);
+    const int32_t ind[1] = {1};
+    s = make_spec(4, zeros, NULL, scale, 0, 1, ind);
+    CHECK_OK(mlp_preprocessor_create(&s, &p));
+    CHECK(mlp_preprocess_csr(p, cols, vals, 5, NULL) == MLP_ERR_INVALID_ARGUMENT, "indicators add columns");
+    mlp_preprocessor_destroy(p);
+}
+
 int main(void)
 {
     test_against_reference();
+    test_sparse();
     test_arguments();
     return test_report("test_preprocess");
 }

@@ -10,7 +10,7 @@ namespace MlNetMlp.Interop
         internal const string LibraryName = "mlnetmlp";
 
         /// <summary>The ABI this assembly was written against (MLP_ABI_VERSION).</summary>
-        internal const int AbiVersion = 2;
+        internal const int AbiVersion = 3;
 
         internal const int StatusOk = 0;
         internal const int StatusInvalidArgument = 1;
@@ -45,6 +45,19 @@ namespace MlNetMlp.Interop
             public ulong Seed;
             public int InputScale;
             public float InputScaleRate;
+            public int SparseInput;
+            public int Reserved;
+        }
+
+        /// <summary>Mirror of <c>mlp_csr</c>.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct Csr
+        {
+            public long Rows;
+            public long Cols;
+            public long* Offsets;
+            public int* Columns;
+            public float* Values;
         }
 
         /// <summary>Mirror of <c>mlp_preprocess_spec</c>.</summary>
@@ -85,6 +98,18 @@ namespace MlNetMlp.Interop
             float* workspace, long workspaceCount, int threads);
 
         [LibraryImport(LibraryName)] internal static partial int mlp_network_all_finite(NetworkHandle network, out int allFinite);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_network_predict_csr(NetworkHandle network, in Csr x, int output, float* outputs, long ldo,
+            float* workspace, long workspaceCount, int threads);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_preprocess_csr(PreprocessorHandle preprocessor, int* columns, float* values, long count, long* missingCount);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_trainer_step_csr(TrainerHandle trainer, in Csr x, int* rowIndices, int batchRows,
+            int* labels, float* targets, float* weights, int update, out double loss);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_trainer_evaluate_csr(TrainerHandle trainer, in Csr x, int* rowIndices, long rows,
+            int* labels, float* targets, float* weights, out double lossSum, out double metricSum, out double weightSum);
+        [LibraryImport(LibraryName)] internal static partial int mlp_trainer_sync(TrainerHandle trainer);
 
         [LibraryImport(LibraryName)] internal static partial int mlp_preprocessor_create(in PreprocessSpec spec, out PreprocessorHandle preprocessor);
         [LibraryImport(LibraryName)] internal static partial int mlp_preprocessor_destroy(nint preprocessor);
