@@ -13,6 +13,7 @@
 
 struct mlp_preprocessor {
     int32_t inputs, indicator_count, smooth_clip;
+    int32_t keeps_zeros; /* every centre and fill 0, no indicators: sparse rows stay sparse */
     float *fill, *center, *scale; /* [inputs] each */
     int32_t *indicator_columns;   /* [indicator_count] */
 };
@@ -94,6 +95,9 @@ MLP_API int32_t mlp_preprocessor_create(const mlp_preprocess_spec *spec, mlp_pre
     }
     if (spec->indicator_count > 0)
         memcpy(p->indicator_columns, spec->indicator_columns, (size_t)spec->indicator_count * sizeof(int32_t));
+    p->keeps_zeros = p->indicator_count == 0;
+    for (int32_t j = 0; j < p->inputs && p->keeps_zeros; ++j)
+        p->keeps_zeros = p->center[j] == 0.0f && p->fill[j] == 0.0f;
     *out = p;
     return MLP_OK;
 }
@@ -143,9 +147,7 @@ MLP_API int32_t mlp_preprocess_csr(const mlp_preprocessor *p, const int32_t *col
     MLP_CHECK_NOT_NULL(p);
     MLP_CHECK(count >= 0, "count must not be negative, got %lld", (long long)count);
     MLP_CHECK(p->indicator_count == 0, "this preprocessor adds missing indicators: sparse rows must be densified first");
-    for (int32_t j = 0; j < p->inputs; ++j)
-        MLP_CHECK(p->center[j] == 0.0f && p->fill[j] == 0.0f,
-                  "this preprocessor does not keep zeros zero (column %d): sparse rows must be densified first", (int)j);
+    MLP_CHECK(p->keeps_zeros, "this preprocessor does not keep zeros zero (a centre or fill is not 0): sparse rows must be densified first");
     if (count == 0)
         return MLP_OK;
     MLP_CHECK_NOT_NULL(columns);

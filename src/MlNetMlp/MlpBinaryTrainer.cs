@@ -104,12 +104,10 @@ namespace MlNetMlp
             var set = rows.Set;
             var margins = new float[set.Rows];
             var member = new float[set.Rows];
-            var x = new ReadOnlySpan<float>(set.Features, checked(set.Rows * set.Columns));
-            var workspace = new float[ensemble.First.WorkspaceSize(set.Rows)];
             // the ensemble's margin: its members' summed in order, then divided by the count (as RowScorer does)
             for (int m = 0; m < ensemble.Count; m++)
             {
-                ensemble.Members[m].Predict(x, set.Rows, NativeMethods.OutputRaw, m == 0 ? margins : member, workspace, TypedOptions.NumberOfThreads ?? 0);
+                set.Predict(ensemble.Members[m], null, NativeMethods.OutputRaw, m == 0 ? margins : member, TypedOptions.NumberOfThreads ?? 0);
                 if (m > 0)
                     for (int r = 0; r < margins.Length; r++) margins[r] += member[r];
             }

@@ -84,6 +84,28 @@ namespace MlNetMlp.Preprocessing
             return missing;
         }
 
+        /// <summary>Whether zero stays zero and no column is added (sparse rows can be transformed without densifying).</summary>
+        internal bool KeepsZeros
+        {
+            get
+            {
+                if (IndicatorColumns.Length > 0) return false;
+                for (int j = 0; j < Inputs; j++)
+                    if (Center[j] != 0 || Fill[j] != 0) return false;
+                return true;
+            }
+        }
+
+        /// <summary>Sparse nonzeros in place (<see cref="KeepsZeros"/> only); returns the number of missing values.</summary>
+        internal long ApplySparse(ReadOnlySpan<int> columns, Span<float> values)
+        {
+            long missing = 0;
+            fixed (int* c = columns)
+            fixed (float* v = values)
+                Native.Check(NativeMethods.mlp_preprocess_csr(_handle.Value, c, v, values.Length, &missing));
+            return missing;
+        }
+
         /// <summary>One row into <paramref name="output"/> (at least <see cref="Outputs"/> floats).</summary>
         internal long Apply(ReadOnlySpan<float> row, Span<float> output)
         {

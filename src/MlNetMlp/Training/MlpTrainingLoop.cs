@@ -97,6 +97,7 @@ namespace MlNetMlp.Training
 
                     if (_plan.RestoreBest)
                     {
+                        SyncLazyUpdates(members);
                         best.Offer(epoch, _isRegression ? 0 : 1 - validationMetric, validationLoss, networks);
                         if (_plan.Patience > 0 && epoch - best.Epoch >= _plan.Patience && epoch < epochs)
                         {
@@ -106,6 +107,7 @@ namespace MlNetMlp.Training
                         }
                     }
                 }
+                SyncLazyUpdates(members);
                 if (_plan.RestoreBest && best.Epoch > 0)
                 {
                     if (best.Epoch != history.Count)
@@ -158,6 +160,7 @@ namespace MlNetMlp.Training
                 Seed = MemberSeeds.For(seed, index, MemberSeeds.Stream.Dropout),
                 InputScale = _options.InputScale ? 1 : 0,
                 InputScaleRate = _plan.InputScaleRate,
+                SparseInput = train.Set.IsSparse ? 1 : 0,
             };
             Native.Check(NativeMethods.mlp_trainer_create(network.Handle, config, out var trainer));
             member.Trainer = trainer;
@@ -167,6 +170,13 @@ namespace MlNetMlp.Training
             fixed (float* b = biasRates)
                 Native.Check(NativeMethods.mlp_trainer_set_rate_factors(trainer, network.LayerCount, w, b));
             return member;
+        }
+
+        /// <summary>Sparse training updates first-layer rows lazily: bring every row up to date before the weights are read.</summary>
+        private static void SyncLazyUpdates(Member[] members)
+        {
+            foreach (var m in members)
+                Native.Check(NativeMethods.mlp_trainer_sync(m.Trainer));
         }
 
         /// <summary>One pass over the member's training rows in minibatches.</summary>
@@ -183,21 +193,10 @@ namespace MlNetMlp.Training
                 if (m.Schedule.NextStep())
                     Native.Check(NativeMethods.mlp_trainer_set_learning_rate(m.Trainer, m.Schedule.Current));
                 int rows = Math.Min(batch, m.Order.Length - start);
-                lossSum += Step(m.Trainer, set, m.Order.AsSpan(start, rows)) * rows;
+                lossSum += set.Step(m.Trainer, m.Order.AsSpan(start, rows)) * rows;
             }
             m.LossSum = lossSum;
         }
 
-        private static double Step(TrainerHandle trainer, TrainingSet set, Span<int> rows)
-        {
-            double loss;
-            fixed (int* idx = rows)
-            fixed (int* labels = set.Labels)
-            fixed (float* targets = set.Targets)
-            fixed (float* weights = set.Weights)
-                Native.Check(NativeMethods.mlp_trainer_step(trainer, set.Features, set.Columns, set.Rows, idx, rows.Length,
-                    labels, targets, weights, 1, out loss));
-            return loss;
-        }
     }
 }

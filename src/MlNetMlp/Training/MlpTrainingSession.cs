@@ -44,9 +44,11 @@ namespace MlNetMlp.Training
             host.CheckValue(context, nameof(context));
             using var ch = host.Start("Training");
             int seed = options.Seed ?? host.Rand.Next();
-            using var train = TrainingSet.Read(context.TrainingSet, task.LabelKind, task.ClassCount, host, ch, "training");
-            using var validSet = context.ValidationSet != null
-                ? TrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation") : null;
+            // a warm-start model whose preprocessing moves zero (centres, indicators) needs dense rows
+            bool? sparse = context.InitialPredictor != null && WarmPreprocessing(context.InitialPredictor, ch) is { KeepsZeros: false } ? false : null;
+            using var train = TrainingSet.Read(context.TrainingSet, task.LabelKind, task.ClassCount, host, ch, "training", sparse);
+            using var validSet = context.ValidationSet != null // the same storage: the trainer takes one kind of batch
+                ? TrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation", train.IsSparse) : null;
             var (trainRows, validRows) = Select(train, validSet, options, task, seed);
             if (options.EarlyStoppingPatience > 0 && validRows.IsEmpty)
                 ch.Warning("EarlyStoppingPatience is set but there is no validation data (set ValidationFraction or pass a " +
@@ -97,7 +99,9 @@ namespace MlNetMlp.Training
                 // their meaning. Otherwise indicators go to every column with missing values in the data read.
                 bool legacy = initial != null;
                 var indicators = legacy ? Array.Empty<int>() : Enumerable.Range(0, train.Columns).Where(j => train.MissingPerColumn[j] > 0).ToArray();
-                preprocessing = PreprocessingFitter.Fit(train.Features, train.Columns, trainRows.Rows, options.NormalizeFeatures && !legacy,
+                if (train.IsSparse)
+                    indicators = Array.Empty<int>(); // sparse rows: NaN counts as the implicit 0, zeros stay zero
+                preprocessing = train.FitPreprocessing(trainRows.Rows, options.NormalizeFeatures && !legacy,
                     indicators, seed, options.NumberOfThreads ?? Environment.ProcessorCount);
             }
             long imputed = train.ApplyPreprocessing(preprocessing);

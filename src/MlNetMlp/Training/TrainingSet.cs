@@ -1,9 +1,10 @@
 using System;
-using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
+using MlNetMlp.Interop;
+using MlNetMlp.Preprocessing;
 
 namespace MlNetMlp.Training
 {
@@ -18,91 +19,159 @@ namespace MlNetMlp.Training
         Real,
     }
 
-    /// <summary>A data view materialized for training: dense row-major features in 64-byte-aligned native memory
-    /// (they are read by native code many times per epoch), plus labels/targets and optional weights. Rows with a
-    /// missing label or an invalid weight are skipped and counted; missing (non-finite) features are kept and counted
-    /// per column, for the preprocessing to impute.</summary>
-    internal sealed unsafe class TrainingSet : IDisposable
+    /// <summary>A data view read into memory for training: features (dense rows, <see cref="DenseTrainingSet"/>, or
+    /// sparse CSR rows, <see cref="SparseTrainingSet"/>, chosen by the data's measured density), labels or targets, and
+    /// optional weights. The training loop, validation and the calibrator use it only through this class: a step on
+    /// some of its rows, an evaluation, a prediction. Rows with a missing label or an invalid weight are skipped and
+    /// counted; missing (non-finite) features are kept and counted per column, for the preprocessing to impute.</summary>
+    internal abstract unsafe class TrainingSet : IDisposable
     {
-        private float* _features;
+        /// <summary>Rows whose share of nonzero features is at most this are stored sparse (see the README for the
+        /// measurement behind it).</summary>
+        internal const double SparseDensityThreshold = 0.1;
 
-        private TrainingSet(float* features, int rows, int columns, int[] labels, float[] targets, float[] weights, long[] missing)
+        /// <summary>Rows read to measure the density before choosing the storage.</summary>
+        internal const int DensityProbeRows = 2048;
+
+        protected TrainingSet(int columns, RowTargets targets)
         {
-            _features = features;
-            Rows = rows;
             Columns = columns;
-            Labels = labels;
-            Targets = targets;
-            Weights = weights;
-            MissingPerColumn = missing;
+            Rows = targets.Count;
+            Labels = targets.Labels;
+            Targets = targets.Targets;
+            Weights = targets.Weights;
+            MissingPerColumn = new long[columns];
         }
 
-        internal float* Features => _features != null ? _features : throw new ObjectDisposedException(nameof(TrainingSet));
         internal int Rows { get; }
         /// <summary>Row length: the raw feature count, or the preprocessing's outputs once applied.</summary>
-        internal int Columns { get; private set; }
-        /// <summary>Non-finite (missing) values read in each raw feature column.</summary>
-        internal long[] MissingPerColumn { get; }
-        /// <summary>Whether <see cref="ApplyPreprocessing"/> has run.</summary>
-        internal bool IsPreprocessed { get; private set; }
+        internal int Columns { get; private protected set; }
         /// <summary>Class indices (key labels) or null.</summary>
         internal int[] Labels { get; }
         /// <summary>Targets (boolean/real labels) or null.</summary>
         internal float[] Targets { get; }
         /// <summary>Example weights or null (all 1).</summary>
         internal float[] Weights { get; }
+        /// <summary>Non-finite (missing) values read in each raw feature column.</summary>
+        internal long[] MissingPerColumn { get; }
+        /// <summary>Whether <see cref="ApplyPreprocessing"/> has run.</summary>
+        internal bool IsPreprocessed { get; private protected set; }
+        /// <summary>CSR storage: the trainer takes sparse batches (<c>sparse_input</c>).</summary>
+        internal abstract bool IsSparse { get; }
+        /// <summary>Stored nonzero (or, dense, all) feature values, for the log.</summary>
+        internal abstract long StoredValues { get; }
 
-        internal ReadOnlySpan<float> Row(int row) => new ReadOnlySpan<float>(Features + (long)row * Columns, Columns);
+        /// <summary>Fits the preprocessing on <paramref name="rows"/> (see <see cref="PreprocessingFitter"/>).</summary>
+        internal abstract MlpPreprocessing FitPreprocessing(int[] rows, bool normalize, int[] indicators, int seed, int threads);
 
-        /// <summary>Transforms the rows in place into the network's inputs (widening them when the preprocessing adds
-        /// indicator columns); returns the number of missing values imputed.</summary>
-        internal long ApplyPreprocessing(Preprocessing.MlpPreprocessing preprocessing)
-        {
-            if (IsPreprocessed || preprocessing.Inputs != Columns)
-                throw new InvalidOperationException("The preprocessing does not fit these rows.");
-            int outputs = preprocessing.Outputs;
-            if (outputs > Columns)
-                _features = (float*)NativeMemory.AlignedRealloc(Features, (nuint)((long)Rows * outputs * sizeof(float)), 64);
-            long missing = preprocessing.Apply(Features, Columns, Rows, Features, outputs);
-            Columns = outputs;
-            IsPreprocessed = true;
-            return missing;
-        }
+        /// <summary>Transforms the rows in place into the network's inputs; returns the number of missing values imputed.</summary>
+        internal abstract long ApplyPreprocessing(MlpPreprocessing preprocessing);
 
-        public void Dispose()
-        {
-            if (_features != null)
-            {
-                NativeMemory.AlignedFree(_features);
-                _features = null;
-            }
-        }
+        /// <summary>One training step on <paramref name="rows"/>; returns the batch's mean loss.</summary>
+        internal abstract double Step(TrainerHandle trainer, ReadOnlySpan<int> rows);
 
-        /// <summary>Reads the feature, label and weight roles of <paramref name="data"/>.</summary>
-        internal static TrainingSet Read(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch, string what)
+        /// <summary>Sums of loss, metric and weight over <paramref name="rows"/>, through the trainer.</summary>
+        internal abstract (double Loss, double Metric, double Weight) Evaluate(TrainerHandle trainer, int[] rows);
+
+        /// <summary>The network's outputs (<paramref name="outputKind"/>) for <paramref name="rows"/> (null: all rows),
+        /// row by row into <paramref name="outputs"/>.</summary>
+        internal abstract void Predict(MlpNetwork network, int[] rows, int outputKind, float[] outputs, int threads);
+
+        public abstract void Dispose();
+
+        /// <summary>Reads the feature, label and weight roles of <paramref name="data"/>: into sparse storage when
+        /// <paramref name="sparse"/> says so, or (null) when the first rows are sparse enough.</summary>
+        internal static TrainingSet Read(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch, string what,
+            bool? sparse = null)
         {
             data.CheckFeatureFloatVector(out int columns);
             if (!data.Schema.Label.HasValue)
                 throw ch.ExceptParam(nameof(data), "Training data must specify a label column.");
+            double density = sparse.HasValue ? double.NaN : ProbeDensity(data, columns);
+            bool stored = sparse ?? density <= SparseDensityThreshold;
+            TrainingSet set = stored
+                ? SparseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns)
+                : DenseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns);
+            if (stored && !double.IsNaN(density))
+                ch.Info($"The {what} features are sparse ({density:P1} of the {columns} values of the first rows are non-zero, at most " +
+                    $"{SparseDensityThreshold:P0} stores rows sparse): {set.StoredValues} non-zero values in {set.Rows} rows, CSR storage.");
+            return set;
+        }
+
+        /// <summary>The share of non-zero values in the first <see cref="DensityProbeRows"/> rows.</summary>
+        private static double ProbeDensity(RoleMappedData data, int columns)
+        {
+            var featureColumn = data.Schema.Feature.Value;
+            using var cursor = data.Data.GetRowCursor(new[] { featureColumn });
+            var get = cursor.GetGetter<VBuffer<float>>(featureColumn);
+            VBuffer<float> row = default;
+            long nonzero = 0, rows = 0;
+            while (rows < DensityProbeRows && cursor.MoveNext())
+            {
+                get(ref row);
+                foreach (var v in row.GetValues())
+                    if (v != 0) nonzero++;
+                rows++;
+            }
+            return rows == 0 || columns == 0 ? 1 : (double)nonzero / ((double)rows * columns);
+        }
+
+        /// <summary>Labels, targets and weights of the accepted rows, as they are read.</summary>
+        internal sealed class RowTargets
+        {
+            internal int Count;
+            internal int[] Labels;
+            internal float[] Targets;
+            internal float[] Weights;
+
+            internal RowTargets(LabelKind kind, bool weighted, int capacity)
+            {
+                Labels = kind == LabelKind.Key ? new int[capacity] : null;
+                Targets = kind != LabelKind.Key ? new float[capacity] : null;
+                Weights = weighted ? new float[capacity] : null;
+            }
+
+            internal void Add(float label, float weight)
+            {
+                int capacity = Labels?.Length ?? Targets.Length;
+                if (Count == capacity)
+                {
+                    int grown = (int)Math.Min((long)capacity * 2 + 16, int.MaxValue);
+                    if (Labels != null) Array.Resize(ref Labels, grown);
+                    if (Targets != null) Array.Resize(ref Targets, grown);
+                    if (Weights != null) Array.Resize(ref Weights, grown);
+                }
+                if (Labels != null) Labels[Count] = (int)label;
+                else Targets[Count] = label;
+                if (Weights != null) Weights[Count] = weight;
+                Count++;
+            }
+
+            internal void Trim()
+            {
+                if (Labels != null) Array.Resize(ref Labels, Count);
+                if (Targets != null) Array.Resize(ref Targets, Count);
+                if (Weights != null) Array.Resize(ref Weights, Count);
+            }
+        }
+
+        /// <summary>One pass over <paramref name="data"/>: every row with a usable label and weight goes to
+        /// <paramref name="addFeatures"/> (then its targets are recorded); the skipped rows are counted and logged.</summary>
+        private protected static RowTargets ReadLoop(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch,
+            string what, Action<VBuffer<float>> addFeatures)
+        {
             var featureColumn = data.Schema.Feature.Value;
             var labelColumn = data.Schema.Label.Value;
             var weightColumn = data.Schema.Weight;
-
             var active = weightColumn.HasValue
                 ? new[] { featureColumn, labelColumn, weightColumn.Value }
                 : new[] { featureColumn, labelColumn };
             long? knownRows = data.Data.GetRowCount();
             int capacity = knownRows.HasValue ? (int)Math.Min(Math.Max(knownRows.Value, 1), int.MaxValue) : 1024;
-            float* features = Allocate(capacity, columns);
-            var labels = labelKind == LabelKind.Key ? new int[capacity] : null;
-            var targets = labelKind != LabelKind.Key ? new float[capacity] : null;
-            var weights = weightColumn.HasValue ? new float[capacity] : null;
-            int rows = 0;
+            var targets = new RowTargets(labelKind, weightColumn.HasValue, capacity);
             long badLabels = 0, badWeights = 0;
-            var missing = new long[columns];
-            try
+            using (var cursor = data.Data.GetRowCursor(active))
             {
-                using var cursor = data.Data.GetRowCursor(active);
                 var getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
                 var getLabel = MakeLabelGetter(cursor, labelColumn, labelKind, classCount, ch);
                 var getWeight = weightColumn.HasValue ? cursor.GetGetter<float>(weightColumn.Value) : null;
@@ -110,17 +179,8 @@ namespace MlNetMlp.Training
                 while (cursor.MoveNext())
                 {
                     host.CheckAlive();
-                    if (rows == int.MaxValue)
+                    if (targets.Count == int.MaxValue)
                         throw ch.Except($"The {what} data has more than {int.MaxValue} rows.");
-                    if (rows == capacity)
-                    {
-                        int grown = (int)Math.Min((long)capacity * 2, int.MaxValue);
-                        features = (float*)NativeMemory.AlignedRealloc(features, (nuint)((long)grown * columns * sizeof(float)), 64);
-                        if (labels != null) Array.Resize(ref labels, grown);
-                        if (targets != null) Array.Resize(ref targets, grown);
-                        if (weights != null) Array.Resize(ref weights, grown);
-                        capacity = grown;
-                    }
                     float label = getLabel();
                     if (float.IsNaN(label))
                     {
@@ -138,39 +198,19 @@ namespace MlNetMlp.Training
                         }
                     }
                     getFeatures(ref row);
-                    CopyRow(row, new Span<float>(features + (long)rows * columns, columns), missing);
-                    if (labels != null) labels[rows] = (int)label;
-                    else targets[rows] = label;
-                    if (weights != null) weights[rows] = weight;
-                    rows++;
+                    addFeatures(row);
+                    targets.Add(label, weight);
                 }
             }
-            catch
-            {
-                NativeMemory.AlignedFree(features);
-                throw;
-            }
-
             long skipped = badLabels + badWeights;
             if (skipped > 0)
-                ch.Warning($"Skipped {skipped} of {skipped + rows} {what} rows: " +
+                ch.Warning($"Skipped {skipped} of {skipped + targets.Count} {what} rows: " +
                     $"{badLabels} with a missing or out-of-range label, {badWeights} with a negative or non-finite weight.");
-            if (rows == 0)
-            {
-                NativeMemory.AlignedFree(features);
+            if (targets.Count == 0)
                 throw ch.Except($"The {what} data has no usable rows ({skipped} skipped): every row had a missing label " +
                     "or an invalid weight.");
-            }
-            if (labels != null) Array.Resize(ref labels, rows);
-            if (targets != null) Array.Resize(ref targets, rows);
-            if (weights != null) Array.Resize(ref weights, rows);
-            return new TrainingSet(features, rows, columns, labels, targets, weights, missing);
-        }
-
-        private static float* Allocate(int rows, int columns)
-        {
-            var bytes = (nuint)((long)rows * columns * sizeof(float));
-            return (float*)NativeMemory.AlignedAlloc(bytes == 0 ? 64 : bytes, 64);
+            targets.Trim();
+            return targets;
         }
 
         /// <summary>Densifies <paramref name="src"/> into <paramref name="dst"/>, counting non-finite values per column

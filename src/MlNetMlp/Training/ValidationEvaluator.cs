@@ -12,7 +12,6 @@ namespace MlNetMlp.Training
         private readonly RowSelection _rows;
         private readonly bool _isRegression;
         private readonly double _targetVariance;
-        private float[] _x; // the validation rows, contiguous (an ensemble's scoring needs them so)
 
         private ValidationEvaluator(RowSelection rows, bool isRegression)
         {
@@ -32,14 +31,7 @@ namespace MlNetMlp.Training
         /// <summary>One network, through its trainer.</summary>
         internal (double Loss, double Metric) Single(TrainerHandle trainer)
         {
-            var set = _rows.Set;
-            double loss, metric, weight;
-            fixed (int* idx = _rows.Rows)
-            fixed (int* labels = set.Labels)
-            fixed (float* targets = set.Targets)
-            fixed (float* weights = set.Weights)
-                Native.Check(NativeMethods.mlp_trainer_evaluate(trainer, set.Features, set.Columns, set.Rows, idx, _rows.Rows.Length,
-                    labels, targets, weights, out loss, out metric, out weight));
+            var (loss, metric, weight) = _rows.Set.Evaluate(trainer, _rows.Rows);
             return Finish(loss, metric, weight);
         }
 
@@ -47,13 +39,7 @@ namespace MlNetMlp.Training
         internal (double Loss, double Metric) Ensemble(MlpNetwork[] members, int threads)
         {
             var set = _rows.Set;
-            int n = _rows.Rows.Length, columns = set.Columns;
-            if (_x == null)
-            {
-                _x = new float[(long)n * columns];
-                for (int i = 0; i < n; i++)
-                    set.Row(_rows.Rows[i]).CopyTo(_x.AsSpan(i * columns, columns));
-            }
+            int n = _rows.Rows.Length;
             var first = members[0];
             int outputs = first.OutputCount;
             bool softmax = first.Loss == NativeMethods.LossSoftmaxCrossEntropy;
@@ -61,8 +47,7 @@ namespace MlNetMlp.Training
             SideBySide.For(members.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, m =>
             {
                 perMember[m] = new float[(long)n * outputs];
-                var workspace = new float[members[m].WorkspaceSize(n)];
-                members[m].Predict(_x, n, softmax ? NativeMethods.OutputProbability : NativeMethods.OutputRaw, perMember[m], workspace, threads: 1);
+                set.Predict(members[m], _rows.Rows, softmax ? NativeMethods.OutputProbability : NativeMethods.OutputRaw, perMember[m], threads: 1);
             });
             var mean = new double[outputs];
             double loss = 0, metric = 0, weight = 0;
