@@ -158,7 +158,7 @@ namespace MlNetMlp.Training
                 DropoutRate = _options.DropoutRate,
                 LabelSmoothing = _plan.LabelSmoothing,
                 Seed = MemberSeeds.For(seed, index, MemberSeeds.Stream.Dropout),
-                InputScale = _options.InputScale ? 1 : 0,
+                InputScale = _plan.InputScale ? 1 : 0,
                 InputScaleRate = _plan.InputScaleRate,
                 SparseInput = train.Set.IsSparse ? 1 : 0,
             };

@@ -53,7 +53,7 @@ namespace MlNetMlp.Training
             if (options.EarlyStoppingPatience > 0 && validRows.IsEmpty)
                 ch.Warning("EarlyStoppingPatience is set but there is no validation data (set ValidationFraction or pass a " +
                     "validation set to Fit): early stopping is off.");
-            var plan = TrainingPlan.Create(options, task, trainRows.Rows.Length, !validRows.IsEmpty);
+            var plan = TrainingPlan.Create(options, task, trainRows.Rows.Length, !validRows.IsEmpty, train.IsSparse, train.Columns);
             if (!task.IsRegression)
                 CheckTwoClasses(train, trainRows, context.TrainingSet.Schema.Label.Value.Name, ch);
             var preprocessing = Preprocess(options, context.InitialPredictor, train, validSet, trainRows, seed, ch);

@@ -14,6 +14,10 @@ namespace MlNetMlp.Training
 
         internal int[] HiddenLayerSizes { get; private init; }
         internal int EnsembleSize { get; private init; }
+        internal bool InputScale { get; private init; }
+        /// <summary>The wide-sparse defaults apply (see <see cref="MlpTrainerOptionsBase.WideSparseInputs"/>).</summary>
+        internal bool WideSparse { get; private init; }
+        internal const int WideSparseWidth = 64;
         internal float LearningRate { get; private init; }
         internal MlpLearningRateScaling Scaling { get; private init; }
         internal int BatchSize { get; private init; }
@@ -30,8 +34,10 @@ namespace MlNetMlp.Training
         internal static float ValidationFraction(MlpTrainerOptionsBase options) => options.ValidationFraction ?? 0f;
 
         /// <summary>The plan for <paramref name="trainRows"/> training rows (after any hold-out).</summary>
-        internal static TrainingPlan Create(MlpTrainerOptionsBase options, TrainingTask task, int trainRows, bool hasValidation)
+        internal static TrainingPlan Create(MlpTrainerOptionsBase options, TrainingTask task, int trainRows, bool hasValidation,
+            bool sparse = false, int inputs = 0)
         {
+            bool wide = sparse && inputs >= MlpTrainerOptionsBase.WideSparseInputs;
             var scaling = options.LearningRateScaling ?? (options.Optimizer == MlpOptimizer.Adam ? MlpLearningRateScaling.FanIn : MlpLearningRateScaling.Uniform);
             float rate = options.LearningRate ?? (options.Optimizer == MlpOptimizer.Sgd ? 0.05f
                 : scaling == MlpLearningRateScaling.FanIn ? (task.IsRegression ? 0.07f : 0.04f) : 0.002f);
@@ -42,11 +48,14 @@ namespace MlNetMlp.Training
             int patience = options.EarlyStoppingPatience ?? 0;
             // a linear model (no hidden layer) is convex: its members would all converge to the same model
             bool linear = options.HiddenLayerSizes is { Length: 0 };
-            int members = options.EnsembleSize ?? (linear ? 1 : MlpTrainerOptionsBase.AutomaticEnsembleSize);
+            int members = options.EnsembleSize ?? (linear || wide ? 1 : MlpTrainerOptionsBase.AutomaticEnsembleSize);
             return new TrainingPlan
             {
                 EnsembleSize = members,
-                HiddenLayerSizes = options.HiddenLayerSizes ?? Enumerable.Repeat(members > 1 ? DefaultEnsembleWidth : DefaultWidth, DefaultDepth).ToArray(),
+                WideSparse = wide,
+                InputScale = options.InputScale ?? !wide,
+                HiddenLayerSizes = options.HiddenLayerSizes ?? (wide ? new[] { WideSparseWidth }
+                    : Enumerable.Repeat(members > 1 ? DefaultEnsembleWidth : DefaultWidth, DefaultDepth).ToArray()),
                 LearningRate = rate,
                 Scaling = scaling,
                 BatchSize = batch,
@@ -76,7 +85,7 @@ namespace MlNetMlp.Training
         internal float InputScaleRate => Scaling == MlpLearningRateScaling.FanIn ? InputScaleRateFactor : 1f;
 
         internal string Describe(int rows) =>
-            $"{Epochs} epochs{(EpochsAutomatic ? " (automatic)" : "")} of {(rows + BatchSize - 1) / BatchSize} minibatches of {BatchSize}, " +
+            (WideSparse ? "wide sparse inputs, " : "") + $"{Epochs} epochs{(EpochsAutomatic ? " (automatic)" : "")} of {(rows + BatchSize - 1) / BatchSize} minibatches of {BatchSize}, " +
             $"learning rate {LearningRate:G3} ({Scaling})" + (LabelSmoothing > 0 ? $", label smoothing {LabelSmoothing:G2}" : "") +
             (RestoreBest ? ", best validation epoch kept" : "") + (Patience > 0 ? $", early stopping after {Patience} epochs without improvement" : "");
     }
