@@ -27,8 +27,8 @@ namespace MlNetMlp.Training
     internal abstract unsafe class TrainingSet : IDisposable
     {
         /// <summary>Rows whose share of nonzero features is at most this are stored sparse (see the README for the
-        /// measurement behind it).</summary>
-        internal const double SparseDensityThreshold = 0.1;
+        /// measurement behind it). Settable only so that tests can compare the two storages on the same data.</summary>
+        internal static double SparseDensityThreshold = 0.1;
 
         /// <summary>Rows read to measure the density before choosing the storage.</summary>
         internal const int DensityProbeRows = 2048;
