@@ -152,10 +152,11 @@ static void fuzz_network(reader *r)
  * preprocessing never writes past the rows it was given. */
 static void fuzz_preprocess(reader *r)
 {
-    static float fill[64], center[64], scale[64];
-    static int32_t columns[64];
+    /* as long as any inputs the harness asks for (up to 67): the API cannot check a raw pointer's length */
+    static float fill[70], center[70], scale[70];
+    static int32_t columns[70];
     const int32_t inputs = (int32_t)(byte(r) % 70) - 2, count = (int32_t)(byte(r) % 70) - 2;
-    for (int i = 0; i < 64; ++i) fill[i] = value_of(r), center[i] = value_of(r), scale[i] = value_of(r), columns[i] = (int32_t)(byte(r) % 72) - 4;
+    for (int i = 0; i < 70; ++i) fill[i] = value_of(r), center[i] = value_of(r), scale[i] = value_of(r), columns[i] = (int32_t)(byte(r) % 72) - 4;
     mlp_preprocess_spec s;
     memset(&s, 0, sizeof s);
     s.struct_size = byte(r) % 8 ? (int32_t)sizeof s : 8;
@@ -167,7 +168,7 @@ static void fuzz_preprocess(reader *r)
     s.smooth_clip = (int32_t)(byte(r) % 3);
     s.indicator_count = count;
     s.indicator_columns = flags & 8 ? NULL : columns;
-    int valid = s.struct_size == (int32_t)sizeof s && inputs >= 1 && inputs <= 64 && s.smooth_clip <= 1 && count >= 0 &&
+    int valid = s.struct_size == (int32_t)sizeof s && inputs >= 1 && s.smooth_clip <= 1 && count >= 0 &&
                 count <= inputs && s.fill && (count == 0 || s.indicator_columns);
     for (int j = 0; valid && j < inputs; ++j)
         valid = isfinite(fill[j]) && (!s.center || isfinite(center[j])) && (!s.scale || isfinite(scale[j]));
@@ -192,15 +193,83 @@ static void fuzz_preprocess(reader *r)
     mlp_preprocessor_destroy(p);
 }
 
+/* The CSR calls: a block built from fuzz bytes (offsets, columns, values that may be out of order, repeated, out of
+ * range or NaN) is accepted exactly when an independent check of the rows read says it is valid; scoring and a
+ * training step never read outside the arrays (AddressSanitizer). */
+static void fuzz_csr(reader *r)
+{
+    enum { ROWS = 12, NNZ = 64 };
+    static int64_t offsets[ROWS + 1];
+    static int32_t columns[NNZ], labels[ROWS], idx[ROWS];
+    static float values[NNZ];
+    const int32_t inputs = (int32_t)(byte(r) % 40) + 1, hidden = (int32_t)(byte(r) % 9) + 1;
+    const int64_t rows = byte(r) % (ROWS + 1);
+    int64_t k = 0;
+    offsets[0] = byte(r) % 3; /* a window may start past 0 */
+    for (int64_t i = 0; i < rows; ++i) {
+        const uint8_t step = byte(r);
+        int64_t next = offsets[i] + (step % 6);
+        if (step == 0xFF) next = offsets[i] - 1; /* decreasing */
+        if (next > NNZ) next = NNZ;
+        offsets[i + 1] = next;
+    }
+    for (k = 0; k < NNZ; ++k) columns[k] = (int32_t)(byte(r) % (inputs + 4)) - 2, values[k] = value_of(r);
+    for (int i = 0; i < ROWS; ++i) labels[i] = byte(r) % 3, idx[i] = (int32_t)(byte(r) % (ROWS + 2)) - 1;
+    const int use_idx = byte(r) & 1;
+    const int64_t count = byte(r) % (ROWS + 1);
+    mlp_csr x = {rows, inputs, offsets, columns, values};
+    /* the independent predicate over the rows a call reads */
+    int valid = 1;
+    for (int64_t i = 0; i < count && valid; ++i) {
+        const int64_t row = use_idx ? idx[i] : i;
+        valid = row >= 0 && row < rows;
+        if (!valid) break;
+        const int64_t lo = offsets[row], hi = offsets[row + 1];
+        valid = lo >= 0 && hi >= lo && hi <= NNZ;
+        for (int64_t q = lo; valid && q < hi; ++q)
+            valid = columns[q] >= 0 && columns[q] < inputs && (q == lo || columns[q] > columns[q - 1]) && isfinite(values[q]);
+    }
+    const int32_t sizes[3] = {inputs, hidden, 3};
+    mlp_network *net = NULL;
+    if (mlp_network_create(2, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net) != MLP_OK) fail();
+    mlp_network_init(net, 1);
+    if (!use_idx && count == rows) { /* scoring reads every row */
+        int64_t ws = 0;
+        mlp_network_workspace_size(net, rows, &ws);
+        if (ws <= BUF) {
+            const int32_t st = mlp_network_predict_csr(net, &x, MLP_OUTPUT_PROBABILITY, buf_c, 3, buf_b, ws, 1);
+            if ((st == MLP_OK) != valid) fail();
+        }
+    }
+    mlp_train_config c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = (int32_t)sizeof c;
+    c.optimizer = MLP_OPT_ADAM, c.learning_rate = 0.01f, c.beta1 = 0.9f, c.beta2 = 0.95f, c.epsilon = 1e-8f;
+    c.weight_decay = 0.1f, c.max_batch_rows = ROWS, c.num_threads = 1 + (byte(r) & 1), c.sparse_input = 1;
+    c.input_scale = byte(r) & 1, c.input_scale_rate = 2.0f;
+    mlp_trainer *t = NULL;
+    if (mlp_trainer_create(net, &c, &t) != MLP_OK) fail();
+    double loss;
+    const int32_t st = mlp_trainer_step_csr(t, &x, use_idx ? idx : NULL, (int32_t)count, labels, NULL, NULL, 1, &loss);
+    if (count >= 1 && (st == MLP_OK) != valid) fail();
+    double ls, ms, wsum;
+    const int32_t ev = mlp_trainer_evaluate_csr(t, &x, use_idx ? idx : NULL, count, labels, NULL, NULL, &ls, &ms, &wsum);
+    if ((ev == MLP_OK) != valid) fail();
+    if (mlp_trainer_sync(t) != MLP_OK) fail();
+    mlp_trainer_destroy(t);
+    mlp_network_destroy(net);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     reader r = {data, size};
     for (int i = 0; i < BUF; ++i) buf_a[i] = buf_b[i] = (float)(i % 7) * 0.25f;
-    switch (byte(&r) % 3) {
+    switch (byte(&r) % 4) {
     case 0: fuzz_sgemm(&r); break;
     case 1: fuzz_preprocess(&r); break;
+    case 2: fuzz_csr(&r); break;
     default: fuzz_network(&r); break;
     }
     return 0;
