@@ -26,9 +26,15 @@ namespace MlNetMlp.Training
     /// counted; missing (non-finite) features are kept and counted per column, for the preprocessing to impute.</summary>
     internal abstract unsafe class TrainingSet : IDisposable
     {
-        /// <summary>Rows whose share of nonzero features is at most this are stored sparse (see the README for the
-        /// measurement behind it). Settable only so that tests can compare the two storages on the same data.</summary>
-        internal static double SparseDensityThreshold = 0.1;
+        /// <summary>Rows whose share of nonzero features is at most this are stored sparse: `bench_sparse` measured a CSR
+        /// step at 0.72-0.96x a dense one at 5% density and 1.12-1.15x at 10% (2048 and 300 inputs, batch 256). Data whose
+        /// dense copy would not fit the memory budget is stored sparse at any density where CSR is smaller (below 50%).
+        /// Settable only so that tests can compare the two storages on the same data.</summary>
+        internal static double SparseDensityThreshold = 0.05;
+
+        /// <summary>The share of the machine's memory a dense copy of the training rows may take before the rows are
+        /// stored sparse instead (when that is smaller).</summary>
+        internal const double DenseMemoryShare = 0.25;
 
         /// <summary>Rows read to measure the density before choosing the storage.</summary>
         internal const int DensityProbeRows = 2048;
@@ -88,7 +94,7 @@ namespace MlNetMlp.Training
             if (!data.Schema.Label.HasValue)
                 throw ch.ExceptParam(nameof(data), "Training data must specify a label column.");
             double density = sparse.HasValue ? double.NaN : ProbeDensity(data, columns);
-            bool stored = sparse ?? density <= SparseDensityThreshold;
+            bool stored = sparse ?? (density <= SparseDensityThreshold || (density < 0.5 && DenseTooLarge(data, columns)));
             TrainingSet set = stored
                 ? SparseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns)
                 : DenseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns);
@@ -96,6 +102,17 @@ namespace MlNetMlp.Training
                 ch.Info($"The {what} features are sparse ({density:P1} of the {columns} values of the first rows are non-zero, at most " +
                     $"{SparseDensityThreshold:P0} stores rows sparse): {set.StoredValues} non-zero values in {set.Rows} rows, CSR storage.");
             return set;
+        }
+
+        /// <summary>Whether a dense copy of all rows (when the count is known) would exceed <see cref="DenseMemoryShare"/>
+        /// of the memory available to the process.</summary>
+        private static bool DenseTooLarge(RoleMappedData data, int columns)
+        {
+            long? rows = data.Data.GetRowCount();
+            if (!rows.HasValue)
+                return false;
+            double bytes = (double)rows.Value * columns * sizeof(float);
+            return bytes > DenseMemoryShare * GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         }
 
         /// <summary>The share of non-zero values in the first <see cref="DensityProbeRows"/> rows.</summary>
