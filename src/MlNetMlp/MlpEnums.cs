@@ -75,4 +75,17 @@ namespace MlNetMlp
         /// <c>Probability</c> comes from a Platt calibration fitted on the training margins.</summary>
         Hinge = 1,
     }
+
+    /// <summary>Where the training rows live while the trainer runs.</summary>
+    public enum MlpDataMode
+    {
+        /// <summary>In memory (the compact copy: dense rows, or CSR for sparse ones) when it fits a quarter of the
+        /// memory available to the process, else streamed; the choice and its numbers are logged.</summary>
+        Auto = 0,
+        /// <summary>Read once into memory (fastest when it fits).</summary>
+        InMemory = 1,
+        /// <summary>Read from the data view again on every epoch, in minibatches filled on a second thread: memory stays
+        /// at a sample, two minibatches and the shuffle pool, whatever the data size.</summary>
+        Streaming = 2,
+    }
 }

@@ -104,6 +104,15 @@ namespace MlNetMlp
         /// 1 / (1 - rate)); no effect at scoring. In [0, 1). Default: 0.</summary>
         public float DropoutRate = 0f;
 
+        /// <summary>Whether the training rows are kept in memory or streamed from the data view on every epoch. Default:
+        /// <see cref="MlpDataMode.Auto"/>.</summary>
+        public MlpDataMode DataMode = MlpDataMode.Auto;
+
+        /// <summary>Streaming from a data view that cannot shuffle (<c>CanShuffle</c> false, e.g. a text file): rows held
+        /// in a pool from which they leave in random order, as ML.NET's <c>RowShufflingTransformer</c> does; 0 keeps the
+        /// view's order. Cached views and binary <c>.idv</c> files shuffle themselves. Default: 10,000.</summary>
+        public int ShufflePoolRows = 10_000;
+
         /// <summary>Shuffle the training rows before every epoch. Default: true.</summary>
         public bool Shuffle = true;
 

@@ -29,10 +29,12 @@ namespace MlNetMlp.Training
         internal ReadOnlySpan<float> Row(int row) => new ReadOnlySpan<float>(Features + (long)row * Columns, Columns);
 
         internal static DenseTrainingSet ReadRows(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch,
-            string what, int columns)
+            string what, int columns, long maxBytes = long.MaxValue)
         {
             long? knownRows = data.Data.GetRowCount();
             long capacity = knownRows.HasValue ? Math.Max(knownRows.Value, 1) : 1024;
+            if ((double)capacity * columns * sizeof(float) > maxBytes)
+                throw new BudgetExceededException(capacity * columns * sizeof(float));
             float* features = Allocate(capacity, columns);
             var missing = new long[columns];
             long rows = 0;
@@ -43,6 +45,8 @@ namespace MlNetMlp.Training
                     if (rows == capacity)
                     {
                         capacity *= 2;
+                        if ((double)capacity * columns * sizeof(float) > maxBytes)
+                            throw new BudgetExceededException(capacity * columns * sizeof(float));
                         features = (float*)NativeMemory.AlignedRealloc(features, (nuint)(capacity * columns * sizeof(float)), 64);
                     }
                     CopyRow(row, new Span<float>(features + rows * columns, columns), missing);

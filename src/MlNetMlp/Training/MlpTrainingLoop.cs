@@ -72,9 +72,21 @@ namespace MlNetMlp.Training
                 var evaluation = ValidationEvaluator.Create(validation, _isRegression, networks[0]);
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(threads, count)) };
 
+                var streamed = train.Set as StreamingTrainingSet;
+                if (streamed != null)
+                    streamed.BatchSize = _plan.BatchSize;
+                var trainers = members.Select(m => m.Trainer).ToArray();
+                var streamedLoss = new double[count];
                 for (int epoch = 1; epoch <= epochs; epoch++)
                 {
-                    if (count == 1)
+                    if (streamed != null)
+                    {
+                        // one cursor pass: every member steps on every minibatch as it arrives
+                        streamed.TrainEpoch(trainers, m => BeforeStep(members[m]), streamedLoss, _options.Shuffle, seed, parallel, _options.CancellationToken);
+                        for (int m = 0; m < count; m++)
+                            members[m].LossSum = streamedLoss[m];
+                    }
+                    else if (count == 1)
                         RunEpoch(members[0], train.Set);
                     else
                         SideBySide.For(count, parallel, m => RunEpoch(members[m], train.Set));
@@ -179,6 +191,15 @@ namespace MlNetMlp.Training
                 Native.Check(NativeMethods.mlp_trainer_sync(m.Trainer));
         }
 
+        /// <summary>Before each minibatch: cancellation, then the schedule's rate for the step.</summary>
+        private void BeforeStep(Member m)
+        {
+            _options.CancellationToken.ThrowIfCancellationRequested();
+            _host.CheckAlive();
+            if (m.Schedule.NextStep())
+                Native.Check(NativeMethods.mlp_trainer_set_learning_rate(m.Trainer, m.Schedule.Current));
+        }
+
         /// <summary>One pass over the member's training rows in minibatches.</summary>
         private void RunEpoch(Member m, TrainingSet set)
         {
@@ -188,10 +209,7 @@ namespace MlNetMlp.Training
             double lossSum = 0;
             for (int start = 0; start < m.Order.Length; start += batch)
             {
-                _options.CancellationToken.ThrowIfCancellationRequested();
-                _host.CheckAlive();
-                if (m.Schedule.NextStep())
-                    Native.Check(NativeMethods.mlp_trainer_set_learning_rate(m.Trainer, m.Schedule.Current));
+                BeforeStep(m);
                 int rows = Math.Min(batch, m.Order.Length - start);
                 lossSum += set.Step(m.Trainer, m.Order.AsSpan(start, rows)) * rows;
             }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Calibrators;
+using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 using MlNetMlp.Interop;
@@ -46,10 +47,12 @@ namespace MlNetMlp.Training
             int seed = options.Seed ?? host.Rand.Next();
             // a warm-start model whose preprocessing moves zero (centres, indicators) needs dense rows
             bool? sparse = context.InitialPredictor != null && WarmPreprocessing(context.InitialPredictor, ch) is { KeepsZeros: false } ? false : null;
-            using var train = TrainingSet.Read(context.TrainingSet, task.LabelKind, task.ClassCount, host, ch, "training", sparse);
-            using var validSet = context.ValidationSet != null // the same storage: the trainer takes one kind of batch
-                ? TrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation", train.IsSparse) : null;
-            var (trainRows, validRows) = Select(train, validSet, options, task, seed);
+            var (trainSet, validationSet) = ReadData(options, context, task, host, ch, sparse, seed);
+            using var train = trainSet;
+            using var validSet = validationSet;
+            var (trainRows, validRows) = train is StreamingTrainingSet
+                ? (All(train), validSet != null ? All(validSet) : default)
+                : Select(train, validSet, options, task, seed);
             if (options.EarlyStoppingPatience > 0 && validRows.IsEmpty)
                 ch.Warning("EarlyStoppingPatience is set but there is no validation data (set ValidationFraction or pass a " +
                     "validation set to Fit): early stopping is off.");
@@ -64,6 +67,8 @@ namespace MlNetMlp.Training
             var targetRange = task.IsRegression ? TargetScaling.Range(train, trainRows.Rows) : null;
             scaling.Apply(train);
             if (validSet != null) scaling.Apply(validSet);
+            (train as StreamingTrainingSet)?.SetTargetScaling(scaling);
+            (validSet as StreamingTrainingSet)?.SetTargetScaling(scaling);
 
             var networks = CreateNetworks(options, plan, context.InitialPredictor, train.Columns, task, seed, ch);
             if (context.InitialPredictor != null)
@@ -79,6 +84,80 @@ namespace MlNetMlp.Training
             var ensemble = new MlpEnsemble(networks);
             finish?.Invoke(ensemble, trainRows, ch);
             return new Result { Ensemble = ensemble, Preprocessing = preprocessing, History = history, TargetRange = targetRange };
+        }
+
+        private static RowSelection All(TrainingSet set) => new RowSelection(set, Enumerable.Range(0, set.Rows).ToArray());
+
+        /// <summary>The training (and validation) rows, in memory or streamed (<see cref="MlpDataMode"/>): Auto keeps the
+        /// in-memory copy when it fits <see cref="TrainingSet.InMemoryBudgetBytes"/> and streams otherwise, deciding from
+        /// the row count and the measured density when the count is known, and by stopping the read when it is not.</summary>
+        private static (TrainingSet Train, TrainingSet Validation) ReadData(MlpTrainerOptionsBase options, TrainContext context, TrainingTask task,
+            IHost host, IChannel ch, bool? sparse, int seed)
+        {
+            var data = context.TrainingSet;
+            data.CheckFeatureFloatVector(out int columns);
+            bool stream = options.DataMode == MlpDataMode.Streaming;
+            long budget = options.DataMode == MlpDataMode.Auto ? TrainingSet.InMemoryBudgetBytes : long.MaxValue;
+            double density = sparse == false ? 1 : TrainingSet.ProbeDensity(data, columns);
+            bool csr = sparse ?? TrainingSet.SparseAt(density);
+            if (csr && sparse == null)
+                ch.Info($"The training features are sparse ({density:P1} of the {columns} values of the first rows are non-zero, at most " +
+                    $"{TrainingSet.SparseDensityThreshold:P0} uses CSR storage).");
+            long? rows = data.Data.GetRowCount();
+            if (!stream && options.DataMode == MlpDataMode.Auto && rows.HasValue)
+            {
+                double estimate = csr ? rows.Value * density * columns * (sizeof(int) + sizeof(float)) : (double)rows.Value * columns * sizeof(float);
+                if (estimate > budget)
+                {
+                    ch.Info($"DataMode Auto: the in-memory copy of {rows.Value} rows would take about {estimate / 1048576:F0} MB, more than the " +
+                        $"budget of {budget / 1048576} MB (a quarter of the available memory): streaming the rows instead.");
+                    stream = true;
+                }
+            }
+            if (!stream)
+            {
+                try
+                {
+                    var train = TrainingSet.Read(data, task.LabelKind, task.ClassCount, host, ch, "training", csr, budget);
+                    if (train.IsSparse)
+                        ch.Info($"{train.StoredValues} non-zero values in {train.Rows} rows, CSR storage.");
+                    if (options.DataMode == MlpDataMode.Auto)
+                        ch.Info($"DataMode Auto: {train.Rows} training rows in memory ({(train.IsSparse ? train.StoredValues * 8 : train.StoredValues * 4) / 1048576} MB, " +
+                            $"budget {budget / 1048576} MB).");
+                    var valid = context.ValidationSet != null // the same storage: the trainer takes one kind of batch
+                        ? TrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation", train.IsSparse) : null;
+                    return (train, valid);
+                }
+                catch (TrainingSet.BudgetExceededException e)
+                {
+                    ch.Info($"DataMode Auto: the in-memory copy passed {e.Bytes / 1048576} MB while reading, more than the budget of " +
+                        $"{budget / 1048576} MB: streaming the rows instead.");
+                }
+            }
+            // streamed: the hold-out is a hash of the row id (stable under shuffling), the same for both parts
+            float fraction = context.ValidationSet == null ? TrainingPlan.ValidationFraction(options) : 0;
+            Func<DataViewRowId, bool> isValidation = id => HeldOut(id, seed, fraction);
+            var streamed = StreamingTrainingSet.Read(data, task.LabelKind, task.ClassCount, host, ch, "training", csr, options.ShufflePoolRows,
+                fraction > 0 ? id => !isValidation(id) : null, seed);
+            if (!streamed.CanShuffle && options.Shuffle && options.ShufflePoolRows == 0)
+                ch.Warning("The training data cannot shuffle itself (cache it with mlContext.Data.Cache or save it with SaveAsBinary) and " +
+                    "ShufflePoolRows is 0: every epoch sees the rows in the same order.");
+            ch.Info($"Streaming {streamed.Rows} training rows ({(csr ? "CSR" : "dense")} minibatches): " +
+                (streamed.CanShuffle ? "the view shuffles itself every epoch." : $"shuffled through a pool of {options.ShufflePoolRows} rows."));
+            TrainingSet validation = context.ValidationSet != null
+                ? StreamingTrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation", csr, 0, null, seed)
+                : fraction > 0 ? StreamingTrainingSet.Read(data, task.LabelKind, task.ClassCount, host, ch, "validation", csr, 0, isValidation, seed) : null;
+            return (streamed, validation);
+        }
+
+        /// <summary>Whether a streamed row belongs to the hold-out: a fixed mix of its id and the seed below the fraction.</summary>
+        private static bool HeldOut(DataViewRowId id, int seed, float fraction)
+        {
+            ulong z = id.High * 0x9E3779B97F4A7C15ul ^ id.Low ^ (ulong)(uint)seed;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ul;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBul;
+            z ^= z >> 31;
+            return (z >> 11) * (1.0 / (1ul << 53)) < fraction;
         }
 
         /// <summary>Fits the input preprocessing on the training rows (or takes the warm-start model's), applies it to

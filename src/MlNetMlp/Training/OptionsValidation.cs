@@ -37,6 +37,10 @@ namespace MlNetMlp.Training
             }
             if (o.EnsembleSize is int members && (members < 1 || members > MlpEnsemble.MaxMembers))
                 throw Out(nameof(o.EnsembleSize), members, $"must be in [1, {MlpEnsemble.MaxMembers}], or null for the automatic size.");
+            if (!Enum.IsDefined(o.DataMode))
+                throw Out(nameof(o.DataMode), o.DataMode, "unknown data mode.");
+            if (o.ShufflePoolRows < 0)
+                throw Out(nameof(o.ShufflePoolRows), o.ShufflePoolRows, "must be >= 0 (0 streams in the view's order).");
             if (!Enum.IsDefined(o.Activation))
                 throw Out(nameof(o.Activation), o.Activation, "unknown activation.");
             if (!Enum.IsDefined(o.Optimizer))

@@ -31,7 +31,7 @@ namespace MlNetMlp.Training
         internal override long StoredValues => _offsets[Rows];
 
         internal static SparseTrainingSet ReadRows(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch,
-            string what, int columns)
+            string what, int columns, long maxBytes = long.MaxValue)
         {
             long? knownRows = data.Data.GetRowCount();
             var offsets = new long[(knownRows ?? 1024) + 1];
@@ -49,6 +49,8 @@ namespace MlNetMlp.Training
                 if (nnz + count > indices.Length)
                 {
                     long grown = Math.Max(indices.Length * 2L, nnz + count);
+                    if (grown * (sizeof(int) + sizeof(float)) > maxBytes)
+                        throw new BudgetExceededException(grown * (sizeof(int) + sizeof(float)));
                     if (grown > Array.MaxLength)
                         throw ch.Except($"The {what} data has more than {Array.MaxLength} non-zero feature values.");
                     Array.Resize(ref indices, (int)grown);

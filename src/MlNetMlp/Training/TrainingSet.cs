@@ -33,8 +33,22 @@ namespace MlNetMlp.Training
         internal static double SparseDensityThreshold = 0.05;
 
         /// <summary>The share of the machine's memory a dense copy of the training rows may take before the rows are
-        /// stored sparse instead (when that is smaller).</summary>
+        /// stored sparse instead (when that is smaller), and the in-memory budget of <see cref="MlpDataMode.Auto"/>.</summary>
         internal const double DenseMemoryShare = 0.25;
+
+        /// <summary>Bytes the in-memory copy may take in <see cref="MlpDataMode.Auto"/>: a quarter of the memory available
+        /// to the process, or (tests) an override.</summary>
+        internal static long InMemoryBudgetBytes => InMemoryBudgetOverride ?? (long)(DenseMemoryShare * GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+
+        /// <summary>Set by tests to force the streaming decision with small data.</summary>
+        internal static long? InMemoryBudgetOverride;
+
+        /// <summary>Thrown while reading when the in-memory copy outgrows its budget (the session streams instead).</summary>
+        internal sealed class BudgetExceededException : Exception
+        {
+            internal BudgetExceededException(long bytes) : base($"the in-memory copy passed {bytes} bytes") => Bytes = bytes;
+            internal long Bytes { get; }
+        }
 
         /// <summary>Rows read to measure the density before choosing the storage.</summary>
         internal const int DensityProbeRows = 2048;
@@ -88,7 +102,7 @@ namespace MlNetMlp.Training
         /// <summary>Reads the feature, label and weight roles of <paramref name="data"/>: into sparse storage when
         /// <paramref name="sparse"/> says so, or (null) when the first rows are sparse enough.</summary>
         internal static TrainingSet Read(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch, string what,
-            bool? sparse = null)
+            bool? sparse = null, long maxBytes = long.MaxValue)
         {
             data.CheckFeatureFloatVector(out int columns);
             if (!data.Schema.Label.HasValue)
@@ -96,8 +110,8 @@ namespace MlNetMlp.Training
             double density = sparse.HasValue ? double.NaN : ProbeDensity(data, columns);
             bool stored = sparse ?? (density <= SparseDensityThreshold || (density < 0.5 && DenseTooLarge(data, columns)));
             TrainingSet set = stored
-                ? SparseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns)
-                : DenseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns);
+                ? SparseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns, maxBytes)
+                : DenseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns, maxBytes);
             if (stored && !double.IsNaN(density))
                 ch.Info($"The {what} features are sparse ({density:P1} of the {columns} values of the first rows are non-zero, at most " +
                     $"{SparseDensityThreshold:P0} stores rows sparse): {set.StoredValues} non-zero values in {set.Rows} rows, CSR storage.");
@@ -115,8 +129,11 @@ namespace MlNetMlp.Training
             return bytes > DenseMemoryShare * GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         }
 
+        /// <summary>Whether rows of this density are stored (or streamed) as CSR.</summary>
+        internal static bool SparseAt(double density) => density <= SparseDensityThreshold;
+
         /// <summary>The share of non-zero values in the first <see cref="DensityProbeRows"/> rows.</summary>
-        private static double ProbeDensity(RoleMappedData data, int columns)
+        internal static double ProbeDensity(RoleMappedData data, int columns)
         {
             var featureColumn = data.Schema.Feature.Value;
             using var cursor = data.Data.GetRowCursor(new[] { featureColumn });
@@ -175,7 +192,7 @@ namespace MlNetMlp.Training
         /// <summary>One pass over <paramref name="data"/>: every row with a usable label and weight goes to
         /// <paramref name="addFeatures"/> (then its targets are recorded); the skipped rows are counted and logged.</summary>
         private protected static RowTargets ReadLoop(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch,
-            string what, Action<VBuffer<float>> addFeatures)
+            string what, Action<VBuffer<float>> addFeatures, Func<DataViewRowId, bool> include = null)
         {
             var featureColumn = data.Schema.Feature.Value;
             var labelColumn = data.Schema.Label.Value;
@@ -190,12 +207,19 @@ namespace MlNetMlp.Training
             using (var cursor = data.Data.GetRowCursor(active))
             {
                 var getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
-                var getLabel = MakeLabelGetter(cursor, labelColumn, labelKind, classCount, ch);
+                var getLabel = LabelGetter(cursor, labelColumn, labelKind, classCount, ch);
                 var getWeight = weightColumn.HasValue ? cursor.GetGetter<float>(weightColumn.Value) : null;
+                var getId = include != null ? cursor.GetIdGetter() : null;
+                DataViewRowId id = default;
                 VBuffer<float> row = default;
                 while (cursor.MoveNext())
                 {
                     host.CheckAlive();
+                    if (getId != null)
+                    {
+                        getId(ref id);
+                        if (!include(id)) continue;
+                    }
                     if (targets.Count == int.MaxValue)
                         throw ch.Except($"The {what} data has more than {int.MaxValue} rows.");
                     float label = getLabel();
@@ -257,7 +281,7 @@ namespace MlNetMlp.Training
         }
 
         /// <summary>A getter returning the class index / target as float, NaN when the label is missing or invalid.</summary>
-        private static Func<float> MakeLabelGetter(DataViewRowCursor cursor, DataViewSchema.Column column, LabelKind kind, int classCount, IChannel ch)
+        private protected static Func<float> LabelGetter(DataViewRowCursor cursor, DataViewSchema.Column column, LabelKind kind, int classCount, IExceptionContext ch)
         {
             switch (kind)
             {
