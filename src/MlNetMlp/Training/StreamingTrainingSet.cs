@@ -148,16 +148,19 @@ namespace MlNetMlp.Training
         }
 
         /// <summary>The rows of one epoch, in order (shuffled when <paramref name="shuffle"/>), read on a second thread
-        /// and handed over through a queue of two minibatches.</summary>
+        /// and handed over through a queue of two minibatches. Three minibatch buffers circulate (being filled, queued,
+        /// being trained on): nothing is allocated per minibatch, so the large-object heap does not fill with garbage.</summary>
         private IEnumerable<Batch> Batches(bool shuffle, int seed, CancellationToken cancel)
         {
             using var queue = new BlockingCollection<Batch>(boundedCapacity: 2);
+            using var free = new BlockingCollection<Batch>();
+            for (int i = 0; i < 4; i++) free.Add(NewBatch(BatchSize));
             Exception failure = null;
             var producer = Task.Run(() =>
             {
                 try
                 {
-                    foreach (var b in ReadBatches(shuffle, seed, cancel))
+                    foreach (var b in ReadBatches(shuffle, seed, free, cancel))
                         queue.Add(b, cancel);
                 }
                 catch (Exception e) when (!(e is OperationCanceledException && cancel.IsCancellationRequested))
@@ -172,7 +175,10 @@ namespace MlNetMlp.Training
             try
             {
                 foreach (var b in queue.GetConsumingEnumerable(cancel))
+                {
                     yield return b;
+                    free.Add(b); // trained on: back to the producer
+                }
             }
             finally
             {
@@ -182,7 +188,7 @@ namespace MlNetMlp.Training
                 throw new InvalidOperationException($"Reading the training data failed: {failure.Message}", failure);
         }
 
-        private IEnumerable<Batch> ReadBatches(bool shuffle, int seed, CancellationToken cancel)
+        private IEnumerable<Batch> ReadBatches(bool shuffle, int seed, BlockingCollection<Batch> free, CancellationToken cancel)
         {
             var featureColumn = _data.Schema.Feature.Value;
             var labelColumn = _data.Schema.Label.Value;
@@ -190,11 +196,13 @@ namespace MlNetMlp.Training
             var active = weightColumn.HasValue ? new[] { featureColumn, labelColumn, weightColumn.Value } : new[] { featureColumn, labelColumn };
             bool cursorShuffles = shuffle && CanShuffle;
             using var cursor = cursorShuffles ? _data.Data.GetRowCursor(active, new Random(seed)) : _data.Data.GetRowCursor(active);
-            var rows = UsableRows(cursor, featureColumn, labelColumn, weightColumn);
-            if (shuffle && !cursorShuffles)
+            // rows go straight from the cursor's buffer into the minibatch; only a shuffle pool needs copies of them
+            bool pooled = shuffle && !cursorShuffles && _poolRows > 0;
+            var rows = UsableRows(cursor, featureColumn, labelColumn, weightColumn, copy: pooled);
+            if (pooled)
                 rows = ShufflePool(rows, _poolRows, new Random(seed));
             int batch = BatchSize;
-            Batch current = NewBatch(batch);
+            Batch current = Reset(free.Take(cancel));
             foreach (var (features, label, weight) in rows)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -203,7 +211,7 @@ namespace MlNetMlp.Training
                 {
                     Finish(current);
                     yield return current;
-                    current = NewBatch(batch);
+                    current = Reset(free.Take(cancel));
                 }
             }
             if (current.Rows > 0)
@@ -215,13 +223,14 @@ namespace MlNetMlp.Training
 
         /// <summary>The usable rows of a cursor (a label, a valid weight, in this part), features copied out.</summary>
         private IEnumerable<(VBuffer<float> Features, float Label, float Weight)> UsableRows(DataViewRowCursor cursor, DataViewSchema.Column featureColumn,
-            DataViewSchema.Column labelColumn, DataViewSchema.Column? weightColumn)
+            DataViewSchema.Column labelColumn, DataViewSchema.Column? weightColumn, bool copy)
         {
             var getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
             var getLabel = LabelGetter(cursor, labelColumn, _labelKind, _classCount, _host);
             var getWeight = weightColumn.HasValue ? cursor.GetGetter<float>(weightColumn.Value) : null;
             var getId = _include != null ? cursor.GetIdGetter() : null;
             DataViewRowId id = default;
+            VBuffer<float> row = default;
             while (cursor.MoveNext())
             {
                 _host.CheckAlive();
@@ -238,11 +247,15 @@ namespace MlNetMlp.Training
                     getWeight(ref weight);
                     if (!float.IsFinite(weight) || weight < 0) continue;
                 }
-                VBuffer<float> row = default;
                 getFeatures(ref row);
-                VBuffer<float> copy = default;
-                row.CopyTo(ref copy); // the pool and the queue outlive the cursor's buffer
-                yield return (copy, label, weight);
+                if (!copy)
+                {
+                    yield return (row, label, weight); // consumed before the cursor moves
+                    continue;
+                }
+                VBuffer<float> kept = default;
+                row.CopyTo(ref kept); // a pooled row outlives the cursor's buffer
+                yield return (kept, label, weight);
             }
         }
 
@@ -265,6 +278,13 @@ namespace MlNetMlp.Training
             random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pool));
             foreach (var row in pool)
                 yield return row;
+        }
+
+        private static Batch Reset(Batch b)
+        {
+            b.Rows = 0;
+            b.Nonzeros = 0;
+            return b;
         }
 
         private Batch NewBatch(int batch) => new Batch
@@ -327,6 +347,9 @@ namespace MlNetMlp.Training
         {
             Array.Clear(lossSums);
             int epochSeed = seed + 7919 * ++_epoch;
+            // The data view's cursors allocate block buffers on the large-object heap, which only a full collection frees:
+            // one per epoch keeps a streamed run's memory at what one pass needs (a few milliseconds per epoch).
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true);
             foreach (var b in Batches(shuffle, epochSeed, cancel))
             {
                 if (trainers.Length == 1)
