@@ -15,7 +15,11 @@
 #include <stdint.h>
 
 #if defined(_WIN32)
-#  define MLP_API __declspec(dllexport)
+#  if defined(MLNETMLP_BUILDING)
+#    define MLP_API __declspec(dllexport)
+#  else
+#    define MLP_API __declspec(dllimport)
+#  endif
 #else
 #  define MLP_API __attribute__((visibility("default")))
 #endif

@@ -6,15 +6,24 @@
 #include "dropout.h"
 #include "kernels.h"
 #include "mlnetmlp.h"
+#include "portable_math.h"
+
+/* The GEMM's multiply-add: fused where the baseline ISA has FMA (ARM64: NEON fmla, which the compiler vectorises
+ * fmaf into), a multiply and an add elsewhere (x86-64's baseline SSE2 would call a slow libm fmaf). */
+#if defined(__aarch64__) || defined(__FMA__)
+#  define MLP_MADD(a, b, c) fmaf((a), (b), (c))
+#else
+#  define MLP_MADD(a, b, c) ((c) + (a) * (b))
+#endif
 
 float mlp_activation_scalar(int32_t act, float x)
 {
     switch (act) {
     case MLP_ACT_RELU: return x > 0.0f ? x : 0.0f;
     case MLP_ACT_LEAKY_RELU: return x > 0.0f ? x : MLP_LEAKY_RELU_SLOPE * x;
-    case MLP_ACT_TANH: return tanhf(x);
-    case MLP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case MLP_ACT_SELU: return x > 0.0f ? MLP_SELU_SCALE * x : MLP_SELU_SCALE_ALPHA * (expf(x) - 1.0f);
+    case MLP_ACT_TANH: return mlp_tanhf(x);
+    case MLP_ACT_SIGMOID: return 1.0f / (1.0f + mlp_expf(-x));
+    case MLP_ACT_SELU: return x > 0.0f ? MLP_SELU_SCALE * x : MLP_SELU_SCALE_ALPHA * (mlp_expf(x) - 1.0f);
     default: return x;
     }
 }
@@ -48,15 +57,18 @@ static void store_tile_generic(const float acc[MLP_MR][MLP_NR], float *restrict 
 static void gemm_micro_generic(int64_t k, const float *restrict a, const float *restrict b,
                                float *restrict c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nr)
 {
+    /* A row of the tile at a time: its NR sums stay in registers across k (the whole 6 x 16 tile would spill),
+     * and every sum still adds its k products in order. */
     float acc[MLP_MR][MLP_NR];
-    memset(acc, 0, sizeof acc);
-    for (int64_t p = 0; p < k; ++p) {
-        const float *bp = b + p * MLP_NR;
-        for (int r = 0; r < MLP_MR; ++r) {
+    for (int r = 0; r < MLP_MR; ++r) {
+        float sum[MLP_NR] = {0};
+        for (int64_t p = 0; p < k; ++p) {
             const float ar = a[p * MLP_MR + r];
+            const float *bp = b + p * MLP_NR;
             for (int j = 0; j < MLP_NR; ++j)
-                acc[r][j] += ar * bp[j];
+                sum[j] = MLP_MADD(ar, bp[j], sum[j]);
         }
+        memcpy(acc[r], sum, sizeof sum);
     }
     store_tile_generic((const float (*)[MLP_NR])acc, c, ldc, alpha, beta, mr, nr);
 }
@@ -66,14 +78,15 @@ static void gemm_micro_unpacked_a_generic(int64_t k, const float *restrict a, in
                                           float beta, int64_t mr, int64_t nr)
 {
     float acc[MLP_MR][MLP_NR];
-    memset(acc, 0, sizeof acc);
-    for (int64_t p = 0; p < k; ++p) {
-        const float *bp = b + p * MLP_NR;
-        for (int64_t r = 0; r < mr; ++r) {
+    for (int64_t r = 0; r < mr; ++r) {
+        float sum[MLP_NR] = {0};
+        for (int64_t p = 0; p < k; ++p) {
             const float ar = a[r * rs_a + p * cs_a];
+            const float *bp = b + p * MLP_NR;
             for (int j = 0; j < MLP_NR; ++j)
-                acc[r][j] += ar * bp[j];
+                sum[j] = MLP_MADD(ar, bp[j], sum[j]);
         }
+        memcpy(acc[r], sum, sizeof sum);
     }
     store_tile_generic((const float (*)[MLP_NR])acc, c, ldc, alpha, beta, mr, nr);
 }
@@ -88,7 +101,7 @@ static void gemv_generic(int64_t k, const float *restrict a, int64_t inc_a, cons
         for (int64_t p = 0; p < k; ++p) {
             const float ap = a[p * inc_a];
             const float *bp = b + p * ldb + j0;
-            for (int64_t j = 0; j < w; ++j) sum[j] += ap * bp[j];
+            for (int64_t j = 0; j < w; ++j) sum[j] = MLP_MADD(ap, bp[j], sum[j]);
         }
         memcpy(acc + j0, sum, (size_t)w * sizeof(float));
     }
@@ -157,7 +170,7 @@ static float flush_tiny(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; } /* (N
 
 static void axpy_generic(int64_t n, float a, const float *restrict x, float *restrict y)
 {
-    for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
+    for (int64_t j = 0; j < n; ++j) y[j] = MLP_MADD(a, x[j], y[j]);
 }
 
 static void sgd_update_generic(int64_t n, float *restrict w, const float *restrict g, float *restrict velocity,

@@ -4,6 +4,7 @@
 
 #include "errors.h"
 #include "mlnetmlp.h"
+#include "portable_math.h"
 
 int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols)
 {
@@ -36,7 +37,7 @@ static float softmax_cross_entropy(int64_t cols, const float *z, int32_t label, 
     /* one float exp per logit (kept in grad until the sum is known), summed in double */
     double sum = 0.0;
     for (int64_t j = 0; j < cols; ++j) {
-        const float e = expf(z[j] - zmax);
+        const float e = mlp_expf(z[j] - zmax);
         if (grad) grad[j] = e;
         sum += e;
     }
@@ -48,21 +49,21 @@ static float softmax_cross_entropy(int64_t cols, const float *z, int32_t label, 
             grad[j] = (float)((double)grad[j] * inv - (j == label ? on : off)) * scale;
     }
     if (eps == 0.0f)
-        return (float)(log(sum) - (double)(z[label] - zmax));
+        return (float)(mlp_log(sum) - (double)(z[label] - zmax));
     double mean_shifted = 0.0; /* sum_j q_j (z_j - zmax) */
     for (int64_t j = 0; j < cols; ++j) mean_shifted += (j == label ? on : off) * (double)(z[j] - zmax);
-    return (float)(log(sum) - mean_shifted);
+    return (float)(mlp_log(sum) - mean_shifted);
 }
 
 static float sigmoid_log_loss(float z, float y, float scale, float *grad, int *correct)
 {
     *correct = (z > 0.0f) == (y > 0.5f);
     if (grad) {
-        const float p = z >= 0.0f ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
+        const float p = z >= 0.0f ? 1.0f / (1.0f + mlp_expf(-z)) : mlp_expf(z) / (1.0f + mlp_expf(z));
         *grad = (p - y) * scale;
     }
     /* log(1 + exp(z)) - y z, written so that exp never overflows. */
-    return fmaxf(z, 0.0f) - y * z + log1pf(expf(-fabsf(z)));
+    return fmaxf(z, 0.0f) - y * z + (float)mlp_log1p(mlp_exp(-fabsf(z)));
 }
 
 static float hinge(float z, float y, float scale, float *grad, int *correct)

@@ -8,6 +8,7 @@
 #include "gemm.h"
 #include "loss.h"
 #include "memory.h"
+#include "portable_math.h"
 #include "random.h"
 #include "sparse.h"
 #include "threads.h"
@@ -197,10 +198,10 @@ void mlp_network_output_transform(const mlp_network *net, float *out, int64_t ld
             float zmax = o[0];
             for (int64_t j = 1; j < cols; ++j) zmax = o[j] > zmax ? o[j] : zmax;
             double sum = 0.0;
-            for (int64_t j = 0; j < cols; ++j) sum += exp((double)(o[j] - zmax));
-            for (int64_t j = 0; j < cols; ++j) o[j] = (float)(exp((double)(o[j] - zmax)) / sum);
+            for (int64_t j = 0; j < cols; ++j) sum += mlp_exp((double)(o[j] - zmax));
+            for (int64_t j = 0; j < cols; ++j) o[j] = (float)(mlp_exp((double)(o[j] - zmax)) / sum);
         } else if (net->loss == MLP_LOSS_SIGMOID_LOG_LOSS) {
-            o[0] = o[0] >= 0.0f ? 1.0f / (1.0f + expf(-o[0])) : expf(o[0]) / (1.0f + expf(o[0]));
+            o[0] = o[0] >= 0.0f ? 1.0f / (1.0f + mlp_expf(-o[0])) : mlp_expf(o[0]) / (1.0f + mlp_expf(o[0]));
         }
     }
 }

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "portable_math.h"
+
 typedef struct mlp_rng { uint64_t state; } mlp_rng;
 
 static inline void mlp_rng_seed(mlp_rng *rng, uint64_t seed) { rng->state = seed; }
@@ -20,11 +22,12 @@ static inline uint64_t mlp_rng_next(mlp_rng *rng)
 /* Uniform in [0, 1) with 53 random bits. */
 static inline double mlp_rng_uniform(mlp_rng *rng) { return (double)(mlp_rng_next(rng) >> 11) * 0x1.0p-53; }
 
-/* Standard normal by Box-Muller (one of the pair; simplicity over speed, used at initialisation). */
+/* Standard normal by Box-Muller (one of the pair; simplicity over speed, used at initialisation), with the
+ * portable log and cos: the same initial weights on every platform. */
 static inline double mlp_rng_normal(mlp_rng *rng)
 {
     const double u1 = 1.0 - mlp_rng_uniform(rng), u2 = mlp_rng_uniform(rng);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    return sqrt(-2.0 * mlp_log(u1)) * mlp_cos_2pi(u2);
 }
 
 #endif

@@ -1,7 +1,11 @@
 #include "threads.h"
 
 #include <stdatomic.h>
-#include <unistd.h>
+#if defined(_WIN32)
+#  include <windows.h>
+#else
+#  include <unistd.h>
+#endif
 
 #include "errors.h"
 #include "mlnetmlp.h"
@@ -18,6 +22,10 @@ static int processor_count(void)
 {
 #if defined(_OPENMP)
     return omp_get_num_procs();
+#elif defined(_WIN32)
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return info.dwNumberOfProcessors > 0 ? (int)info.dwNumberOfProcessors : 1;
 #else
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;

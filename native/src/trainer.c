@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "gemm.h"
 #include "memory.h"
+#include "portable_math.h"
 #include "trainer.h"
 
 static void trainer_free(mlp_trainer *t)
@@ -444,7 +445,7 @@ void mlp_trainer_catch_up_row(mlp_trainer *t, int64_t c)
     if (missed == 0.0)
         return;
     const int64_t h = t->net->sizes[1];
-    const float factor = (float)exp(missed);
+    const float factor = (float)mlp_exp(missed);
     float *w = t->net->params + t->net->weight_offset[0] + c * h;
     if (t->in_scale) {
         float *raw = t->w1_raw + c * h;

@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using MlNetMlp.Interop;
 using NUnit.Framework;
 
@@ -14,6 +15,30 @@ namespace MlNetMlp.Tests
             Assert.That(sizeof(NativeMethods.TrainConfig), Is.EqualTo(80), "mlp_train_config layout");
             Assert.That(sizeof(NativeMethods.Csr), Is.EqualTo(40), "mlp_csr layout");
             Assert.That(sizeof(NativeMethods.PreprocessSpec), Is.EqualTo(48), "mlp_preprocess_spec layout");
+        }
+
+        [Test]
+        public void ALoadFailureNamesTheRidAndTheLibrariesFound()
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "mlnetmlp-load-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                Directory.CreateDirectory(Path.Combine(dir, "runtimes", "linux-x64", "native"));
+                File.WriteAllText(Path.Combine(dir, "runtimes", "linux-x64", "native", "libmlnetmlp.so"), "");
+                File.WriteAllText(Path.Combine(dir, "MlNetMlp.dll"), "");
+                var message = Native.DescribeLoadFailure("osx-arm64", dir, "dlopen failed");
+                StringAssert.Contains("for osx-arm64", message);
+                StringAssert.Contains("looked for libmlnetmlp.dylib", message);
+                StringAssert.Contains("found runtimes/linux-x64/native/libmlnetmlp.so.", message);
+                StringAssert.DoesNotContain("MlNetMlp.dll", message, "the managed assembly is not a native library");
+                StringAssert.Contains("(dlopen failed)", message);
+                StringAssert.Contains("libmlnetmlp.dll", Native.DescribeLoadFailure("win-x64", dir, ""));
+                StringAssert.Contains("found no native MlNetMlp library", Native.DescribeLoadFailure("linux-arm64", Path.Combine(dir, "runtimes"), ""));
+            }
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
         }
 
         [Test]

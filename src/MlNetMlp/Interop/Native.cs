@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
 using System.Runtime.InteropServices;
 
 namespace MlNetMlp.Interop
@@ -26,9 +28,11 @@ namespace MlNetMlp.Interop
             }
             catch (DllNotFoundException e)
             {
-                return $"The MlNetMlp native library '{NativeMethods.LibraryName}' could not be loaded for {RuntimeInformation.RuntimeIdentifier}. " +
-                    "It is built by `dotnet build` (needs cmake and a C compiler) and copied next to MlNetMlp.dll; check that " +
-                    $"the build succeeded and that the file is in the application folder. ({e.Message})";
+                return DescribeLoadFailure(RuntimeInformation.RuntimeIdentifier, AppContext.BaseDirectory, e.Message);
+            }
+            catch (BadImageFormatException e)
+            {
+                return DescribeLoadFailure(RuntimeInformation.RuntimeIdentifier, AppContext.BaseDirectory, e.Message);
             }
             catch (EntryPointNotFoundException e)
             {
@@ -39,6 +43,38 @@ namespace MlNetMlp.Interop
                     "the two come from different builds. Rebuild the solution so that both are updated together.";
             return null;
         }
+
+        /// <summary>The message for a native library that could not be loaded: the RID and file looked for, the
+        /// native libraries that are there (in the application folder and under runtimes/), and what to do.</summary>
+        internal static string DescribeLoadFailure(string rid, string baseDirectory, string detail)
+        {
+            string file = NativeFileName(rid);
+            var found = new List<string>();
+            if (Directory.Exists(baseDirectory))
+            {
+                foreach (var path in Directory.EnumerateFiles(baseDirectory, "*mlnetmlp*", SearchOption.TopDirectoryOnly))
+                {
+                    var name = Path.GetFileName(path);
+                    if (!name.StartsWith("MlNetMlp.", StringComparison.Ordinal)) // the managed assembly and its docs
+                        found.Add(name);
+                }
+                var runtimes = Path.Combine(baseDirectory, "runtimes");
+                if (Directory.Exists(runtimes))
+                    foreach (var path in Directory.EnumerateFiles(runtimes, "*mlnetmlp*", SearchOption.AllDirectories))
+                        found.Add(Path.GetRelativePath(baseDirectory, path).Replace('\\', '/'));
+            }
+            found.Sort(StringComparer.Ordinal);
+            return $"The MlNetMlp native library could not be loaded for {rid}: looked for {file} in {baseDirectory} " +
+                $"(and runtimes/{rid}/native/); found {(found.Count == 0 ? "no native MlNetMlp library" : string.Join(", ", found))}. " +
+                "The MlNetMlp package ships libraries for linux-x64, linux-arm64 and win-x64 and builds one from its sources " +
+                "during `dotnet build` on other platforms (needs cmake and a C compiler on the build machine); a library built " +
+                $"for another platform cannot be loaded here. ({detail})";
+        }
+
+        private static string NativeFileName(string rid) =>
+            rid.StartsWith("win", StringComparison.Ordinal) ? NativeMethods.LibraryName + ".dll"
+            : rid.StartsWith("osx", StringComparison.Ordinal) ? NativeMethods.LibraryName + ".dylib"
+            : NativeMethods.LibraryName + ".so";
 
         /// <summary>The native kernel set in use ("avx512", "avx2" or "generic").</summary>
         internal static string Isa

@@ -7,7 +7,9 @@ namespace MlNetMlp.Interop
     /// which checks the ABI version once and turns statuses into exceptions.</summary>
     internal static unsafe partial class NativeMethods
     {
-        internal const string LibraryName = "mlnetmlp";
+        /// <summary>"libmlnetmlp" on every OS (libmlnetmlp.so, .dylib, .dll): a Windows "mlnetmlp.dll" would clash
+        /// with the managed MlNetMlp.dll in a case-insensitive application folder.</summary>
+        internal const string LibraryName = "libmlnetmlp";
 
         /// <summary>The ABI this assembly was written against (MLP_ABI_VERSION).</summary>
         internal const int AbiVersion = 3;

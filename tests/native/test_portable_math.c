@@ -1,0 +1,108 @@
+/* The portable exp/log/log1p/cos(2 pi u)/tanh (native/src/portable_math.h) against the C library's double
+ * functions: within 2 ulp of double everywhere sampled (log1p 4), the float results equal to the float rounding of the
+ * library's double result (at most 1 float ulp apart, on a tiny share of the points), and the special values.
+ * Also run under Wine (msvcrt) and qemu (aarch64 glibc) by scripts/check-windows.sh and check-arm64.sh. */
+#include "test_util.h"
+
+#include <float.h>
+
+#include "portable_math.h"
+
+/* Distance in units in the last place between two finite doubles of the same sign. */
+static double ulps(double a, double b)
+{
+    if (a == b) return 0.0;
+    int64_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    if (ia < 0) ia = INT64_MIN - ia;
+    if (ib < 0) ib = INT64_MIN - ib;
+    return (double)(ia > ib ? (uint64_t)ia - (uint64_t)ib : (uint64_t)ib - (uint64_t)ia); /* exact in integers */
+}
+
+static double float_ulps(float a, float b)
+{
+    if (a == b) return 0.0;
+    int32_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    if (ia < 0) ia = INT32_MIN - ia;
+    if (ib < 0) ib = INT32_MIN - ib;
+    return fabs((double)ia - (double)ib);
+}
+
+typedef struct stats { double worst; int float_off; int points; } stats;
+
+static void record(stats *s, double ours, double ref)
+{
+    const double u = ulps(ours, ref);
+    if (u > s->worst) s->worst = u;
+    if ((float)ours != (float)ref) {
+        ++s->float_off;
+        CHECK(float_ulps((float)ours, (float)ref) <= 1.0, "float results %.9g and %.9g more than 1 ulp apart",
+              (double)(float)ours, (double)(float)ref);
+    }
+    ++s->points;
+}
+
+static void report(const char *name, const stats *s, double limit)
+{
+    printf("%-8s %d points: worst %.2f double ulp, %d float results off by 1 ulp\n", name, s->points, s->worst,
+           s->float_off);
+    CHECK(s->worst <= limit, "%s: worst error %.2f ulp (limit %.0f)", name, s->worst, limit);
+    CHECK(s->float_off * 10000 <= s->points, "%s: %d of %d float results differ", name, s->float_off, s->points);
+}
+
+int main(void)
+{
+    uint64_t seed = 7;
+    const int n = 200000;
+    stats e = {0}, l = {0}, l1 = {0}, c = {0}, t = {0};
+    for (int i = 0; i < n; ++i) {
+        const double u = (double)(test_rng_next(&seed) >> 11) * 0x1.0p-53;
+        const double x = -740.0 + 1449.0 * u; /* the whole finite range of exp, subnormal results included */
+        const double xs = (u - 0.5) * 40.0;   /* where the loss and the activations live */
+        record(&e, mlp_exp(x), exp(x));
+        record(&e, mlp_exp(xs), exp(xs));
+        const double pos = ldexp(1.0 + u, (int)(test_rng_next(&seed) % 2000) - 1000);
+        record(&l, mlp_log(pos), log(pos));
+        record(&l, mlp_log(0.5 + u), log(0.5 + u));
+        const double y = ldexp(u, -(int)(test_rng_next(&seed) % 60));
+        record(&l1, mlp_log1p(y), log1p(y));
+        record(&c, mlp_cos_2pi(u), cos(6.283185307179586 * u));
+        const float xf = (float)xs * (i % 2 ? 1.0f : 0.001f);
+        if (mlp_tanhf(xf) != (float)tanh((double)xf)) {
+            ++t.float_off;
+            CHECK(float_ulps(mlp_tanhf(xf), (float)tanh((double)xf)) <= 1.0, "tanh(%.9g)", (double)xf);
+        }
+        ++t.points;
+    }
+    report("exp", &e, 2.0);
+    report("log", &l, 2.0);
+    report("log1p", &l1, 4.0); /* log of a rounded 1 + y, corrected to first order */
+    /* cos(2 pi u) is compared with cos of the rounded product 2 pi u, which is itself off by up to half an ulp of
+     * the angle: near the zeros (u ~ 1/4, 3/4) that is many ulps of the result, so only the float results count. */
+    printf("cos_2pi  %d points: %d float results off by 1 ulp\n", c.points, c.float_off);
+    CHECK(c.float_off * 1000 <= c.points, "cos_2pi: %d of %d float results differ", c.float_off, c.points);
+    printf("tanhf    %d points: %d float results off by 1 ulp\n", t.points, t.float_off);
+    CHECK(t.float_off * 10000 <= t.points, "tanhf: %d of %d float results differ", t.float_off, t.points);
+
+    /* special values */
+    CHECK(mlp_exp(0.0) == 1.0, "exp(0)");
+    CHECK(mlp_exp(-INFINITY) == 0.0 && mlp_exp(-746.0) == 0.0, "exp underflow");
+    CHECK(mlp_exp(INFINITY) == INFINITY && mlp_exp(710.0) == INFINITY, "exp overflow");
+    CHECK(isfinite(mlp_exp(709.7)) && ulps(mlp_exp(709.7), exp(709.7)) <= 2.0, "exp(709.7)");
+    CHECK(mlp_exp(-744.0) > 0.0 && mlp_exp(-744.0) < DBL_MIN, "exp(-744) is subnormal");
+    CHECK(isnan(mlp_exp(NAN)), "exp(NaN)");
+    CHECK(mlp_log(1.0) == 0.0, "log(1)");
+    CHECK(mlp_log(0.0) == -INFINITY && isnan(mlp_log(-1.0)) && isnan(mlp_log(NAN)), "log(0), log(-1), log(NaN)");
+    CHECK(mlp_log(INFINITY) == INFINITY, "log(inf)");
+    CHECK(ulps(mlp_log(5e-324), log(5e-324)) <= 2.0, "log of the smallest subnormal");
+    CHECK(ulps(mlp_log(DBL_MAX), log(DBL_MAX)) <= 2.0, "log(DBL_MAX)");
+    CHECK(mlp_log1p(0.0) == 0.0 && mlp_log1p(1e-300) == 1e-300, "log1p near 0");
+    CHECK(mlp_cos_2pi(0.0) == 1.0 && mlp_cos_2pi(0.5) == -1.0 && fabs(mlp_cos_2pi(0.25)) < 1e-300, "cos at quarter turns");
+    CHECK(mlp_tanhf(0.0f) == 0.0f && mlp_tanhf(INFINITY) == 1.0f && mlp_tanhf(-INFINITY) == -1.0f, "tanh limits");
+    CHECK(mlp_tanhf(1e-30f) == 1e-30f && isnan(mlp_tanhf(NAN)), "tanh(tiny), tanh(NaN)");
+    CHECK(mlp_expf(88.8f) == INFINITY && mlp_expf(-104.0f) == 0.0f, "expf overflow and underflow");
+    return test_report("test_portable_math");
+}
