@@ -1,7 +1,7 @@
 // The package consumer of scripts/check-package.sh, check-windows.sh and check-arm64.sh: references MlNetMlp
 // from a local feed, like a user's app.
-//   train <dir>    trains the three trainers on generated data, saves <dir>/{multiclass,binary,regression}.zip and
-//                  writes their scores on a fixed set of rows to <dir>/train-scores.txt
+//   train <dir> [epochs]  trains the three trainers (default options, 40 epochs) on generated data, saves
+//                  <dir>/{multiclass,binary,regression}.zip and writes their scores on a fixed set of rows to <dir>/train-scores.txt
 //   score <dir>    loads the three model.zip files (a new process), scores the same rows to <dir>/score-scores.txt,
 //                  and fails unless they equal the training process's scores bit for bit
 //   compare <a> <b> [tolerance]   compares two score files (e.g. Linux against Windows): predicted labels must be
@@ -14,15 +14,15 @@ using MlNetMlp;
 var ml = new MLContext(seed: 1);
 switch (args.Length > 0 ? args[0] : "")
 {
-    case "train": return Train(args[1]);
+    case "train": return Train(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 40);
     case "score": return Score(args[1]);
     case "compare": return Compare(args[1], args[2], args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1e-5);
     default:
-        Console.Error.WriteLine("usage: Consumer train <dir> | score <dir> | compare <file-a> <file-b> [tolerance]");
+        Console.Error.WriteLine("usage: Consumer train <dir> [epochs] | score <dir> | compare <file-a> <file-b> [tolerance]");
         return 2;
 }
 
-int Train(string dir)
+int Train(string dir, int epochs)
 {
     Directory.CreateDirectory(dir);
     string kernels = "?"; // the trainer logs the native kernel set it runs on
@@ -33,11 +33,11 @@ int Train(string dir)
     };
     var data = ml.Data.LoadFromEnumerable(Rows(800, seed: 1), Row.Schema());
     var multiclass = ml.Transforms.Conversion.MapValueToKey("Label", nameof(Row.Class))
-        .Append(ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options { NumberOfEpochs = 40 }))
+        .Append(ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options { NumberOfEpochs = epochs }))
         .Fit(data);
-    var binary = ml.BinaryClassification.Trainers.Mlp(new MlpBinaryTrainer.Options { LabelColumnName = nameof(Row.Positive), NumberOfEpochs = 40 })
+    var binary = ml.BinaryClassification.Trainers.Mlp(new MlpBinaryTrainer.Options { LabelColumnName = nameof(Row.Positive), NumberOfEpochs = epochs })
         .Fit(data);
-    var regression = ml.Regression.Trainers.Mlp(new MlpRegressionTrainer.Options { LabelColumnName = nameof(Row.Target), NumberOfEpochs = 40 })
+    var regression = ml.Regression.Trainers.Mlp(new MlpRegressionTrainer.Options { LabelColumnName = nameof(Row.Target), NumberOfEpochs = epochs })
         .Fit(data);
     ml.Model.Save(multiclass, data.Schema, Path.Combine(dir, "multiclass.zip"));
     ml.Model.Save(binary, data.Schema, Path.Combine(dir, "binary.zip"));
