@@ -65,7 +65,7 @@ consumer consumer "$dir/feed"
   # Without its native library the app must fail with one clear message naming the RID and the files there.
   rm -rf "$dir/no-native" && cp -r bin/Release/net10.0 "$dir/no-native"
   rm "$dir/no-native/runtimes/linux-x64/native/libmlnetmlp.so"
-  if bash -c 'dotnet "$0" train "$1"' "$dir/no-native/Consumer.dll" "$dir/models-no-native" > "$dir/no-native.log" 2>&1; then
+  if bash -c 'dotnet "$0" train "$1"; exit $?' "$dir/no-native/Consumer.dll" "$dir/models-no-native" > "$dir/no-native.log" 2>&1; then
     echo "the consumer ran without its native library"; exit 1
   fi
   grep -q "InvalidOperationException: The MlNetMlp native library could not be loaded for linux-x64: looked for libmlnetmlp.so" "$dir/no-native.log" \
@@ -87,5 +87,20 @@ consumer consumer-source "$dir/feed-source"
   dotnet bin/Release/net10.0/Consumer.dll train "$dir/models-source"
   dotnet bin/Release/net10.0/Consumer.dll score "$dir/models-source"
   dotnet bin/Release/net10.0/Consumer.dll compare "$dir/models-linux-x64/score-scores.txt" "$dir/models-source/score-scores.txt"
+)
+echo "== build from source without cmake: one clear build error"
+consumer consumer-nocmake "$dir/feed-source"
+mkdir -p "$dir/no-cmake-bin"
+ln -sf "$(readlink -f "$(command -v dotnet)")" "$dir/no-cmake-bin/dotnet"
+ln -sf "$(command -v sh)" "$dir/no-cmake-bin/sh"
+(
+  export NUGET_PACKAGES=$dir/packages-source
+  cd "$dir/consumer-nocmake"
+  if PATH=$dir/no-cmake-bin dotnet build -c Release -nologo -v minimal -p:MlNetMlpVersion="$version" > build.log 2>&1; then
+    echo "the consumer built without cmake"; exit 1
+  fi
+  grep -q "error : MlNetMlp has no prebuilt native library for linux-x64 and builds it from the sources in its package, which needs cmake" build.log \
+    || { echo "unexpected build failure without cmake:"; grep -m5 error build.log; exit 1; }
+  echo "without cmake: $(grep -m1 -o 'error : MlNetMlp has no prebuilt[^.]*' build.log)"
 )
 echo "package check passed: $(basename "$package")"

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature, struct layout or enum value changes. */
-#define MLP_ABI_VERSION 3
+#define MLP_ABI_VERSION 4
 
 enum mlp_status {
     MLP_OK = 0,
@@ -260,6 +260,16 @@ MLP_API int32_t mlp_trainer_evaluate_csr(mlp_trainer *trainer, const mlp_csr *x,
 /* Applies the weight decay that lazy updates still owe to untouched first-layer rows, so that the network holds the
  * weights dense training would have (call before reading or saving the weights; evaluation does it itself). */
 MLP_API int32_t mlp_trainer_sync(mlp_trainer *trainer);
+/* The trainer's own gradient buffer, for data-parallel training: after mlp_trainer_step (update 0 or 1) it holds the
+ * data-loss gradient of that batch for every parameter, in the network's parameter order (per layer its weights, then
+ * its biases; *count floats), as a mean over the batch's rows (scaled by 1 / batch_rows); no L2 term and no weight
+ * decay, which the update adds. The caller may rewrite it in place (e.g. sum it across processes, each share scaled
+ * by its rows / the global batch's rows) and then call mlp_trainer_apply_gradient. Dense-input trainers only. */
+MLP_API int32_t mlp_trainer_gradient_buffer(mlp_trainer *trainer, float **gradient, int64_t *count);
+/* The optimizer update from the gradient buffer: exactly the update mlp_trainer_step(update = 1) makes after its
+ * backward pass (step size, bias correction and step count, L2, weight decay, rate factors, input scale). Fails with
+ * MLP_ERR_NOT_FINITE, changing nothing, when the buffer holds a NaN or infinity. Dense-input trainers only. */
+MLP_API int32_t mlp_trainer_apply_gradient(mlp_trainer *trainer);
 /* The gradient of the last step's loss (including the coupled L2 term) for layer l. */
 MLP_API int32_t mlp_trainer_get_gradient(const mlp_trainer *trainer, int32_t layer, float *weights,
                                          int64_t weight_count, float *biases, int64_t bias_count);

@@ -136,6 +136,18 @@ static inline double mlp_cos_2pi(double u)
     }
 }
 
+/* b^n for an integer n >= 0 by repeated squaring (Adam's bias correction; libm's pow rounds differently per platform). */
+static inline double mlp_powi(double b, int64_t n)
+{
+    double result = 1.0;
+    while (n > 0) {
+        if (n & 1) result *= b;
+        b *= b;
+        n >>= 1;
+    }
+    return result;
+}
+
 static inline float mlp_expf(float x) { return (float)mlp_exp((double)x); }
 
 /* tanh in double: its odd series near 0 (where 1 - e^(-2|x|) would cancel), else (1 - t) / (1 + t), t = e^(-2|x|). */

@@ -291,6 +291,17 @@ static int reads_rows_by_index(const mlp_trainer *t, const mlp_batch_data *d, in
     return mlp_gemm_takes_row_indices(kern, &forward) && (!train || mlp_gemm_takes_row_indices(kern, &weight_gradient));
 }
 
+/* The step size of the next update: the learning rate, with Adam's bias correction for the step count. */
+static float next_step_size(const mlp_trainer *t)
+{
+    const mlp_train_config *c = &t->config;
+    if (c->optimizer != MLP_OPT_ADAM)
+        return c->learning_rate;
+    const int64_t step = t->step_count + 1;
+    const double bc1 = 1.0 - mlp_powi(c->beta1, step), bc2 = 1.0 - mlp_powi(c->beta2, step);
+    return (float)(c->learning_rate * sqrt(bc2) / bc1);
+}
+
 /* Forward (+ loss) and, when training, backward (+ update) over examples [first, first + rows). */
 static int32_t run_pass(mlp_trainer *t, const mlp_batch_data *d, int64_t first, int64_t rows, int train, int update,
                         float grad_scale, mlp_loss_sums *sums)
@@ -322,14 +333,8 @@ static int32_t run_pass(mlp_trainer *t, const mlp_batch_data *d, int64_t first, 
                                train ? t->delta[0] : NULL, net->sizes[L], train ? t->config.label_smoothing : 0.0f};
     st.loss = lb;
     if (train && update) {
-        const mlp_train_config *c = &t->config;
-        const double step = (double)t->step_count + 1.0;
-        st.step_size = c->learning_rate;
-        if (c->optimizer == MLP_OPT_ADAM) {
-            const double bc1 = 1.0 - pow(c->beta1, step), bc2 = 1.0 - pow(c->beta2, step);
-            st.step_size = (float)(c->learning_rate * sqrt(bc2) / bc1);
-        }
-        st.decay_step_log = log1p(-(double)c->learning_rate * t->weight_rate[0] * c->weight_decay);
+        st.step_size = next_step_size(t);
+        st.decay_step_log = mlp_log1p(-(double)t->config.learning_rate * t->weight_rate[0] * t->config.weight_decay);
     }
     /* a batch this small is not worth a fork-join; sparse rows cost their nonzeros, not the first layer's width */
     double work = (double)net->parameter_count;
@@ -378,6 +383,35 @@ MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t l
         return mlp_fail(MLP_ERR_NOT_FINITE,
                         "the training loss is not finite (%g): the learning rate is probably too high or the features "
                         "are not normalized", *loss_out);
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_trainer_gradient_buffer(mlp_trainer *trainer, float **gradient, int64_t *count)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    MLP_CHECK_NOT_NULL(gradient);
+    MLP_CHECK_NOT_NULL(count);
+    MLP_CHECK(!trainer->config.sparse_input,
+              "a sparse-input trainer has no dense gradient buffer (its first layer's gradient is row-sparse)");
+    *gradient = trainer->grads;
+    *count = trainer->net->parameter_count;
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_trainer_apply_gradient(mlp_trainer *trainer)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    MLP_CHECK(!trainer->config.sparse_input, "mlp_trainer_apply_gradient needs a dense-input trainer");
+    const int64_t np = trainer->net->parameter_count;
+    for (int64_t i = 0; i < np; ++i)
+        if (!isfinite(trainer->grads[i]))
+            return mlp_fail(MLP_ERR_NOT_FINITE, "gradient element %lld is not finite (%g)", (long long)i,
+                            (double)trainer->grads[i]);
+    mlp_update_task u = {trainer, next_step_size(trainer)};
+    mlp_parallel((double)np < 2e5 ? 1 : trainer->threads, mlp_update_task_run, &u);
+    trainer->step_count++;
     return MLP_OK;
 }
 

@@ -94,4 +94,11 @@ void mlp_trainer_catch_up_row(mlp_trainer *t, int64_t column);
  * the optimizer update. */
 void mlp_step_task_run(void *ctx, int thread, int team);
 
+/* The optimizer update alone, from the gradient buffer (mlp_trainer_apply_gradient); threads take element ranges. */
+typedef struct mlp_update_task {
+    mlp_trainer *t;
+    float step_size;
+} mlp_update_task;
+void mlp_update_task_run(void *ctx, int thread, int team);
+
 #endif

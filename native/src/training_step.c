@@ -224,6 +224,12 @@ static void update_team(mlp_trainer *t, float step_size, int thread, int team)
     }
 }
 
+void mlp_update_task_run(void *ctx, int thread, int team)
+{
+    const mlp_update_task *u = ctx;
+    update_team(u->t, u->step_size, thread, team);
+}
+
 void mlp_step_task_run(void *ctx, int thread, int team)
 {
     mlp_step_task *st = ctx;

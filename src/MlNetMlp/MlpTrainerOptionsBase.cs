@@ -140,6 +140,15 @@ namespace MlNetMlp
         /// <summary>Called after every epoch with its <see cref="MlpEpochReport"/> (on the training thread).</summary>
         public Action<MlpEpochReport> EpochCallback;
 
+        /// <summary>Synchronous data-parallel training across processes (or machines): every rank passes the same
+        /// data and options, trains on its share of each minibatch (<see cref="BatchSize"/> is the global batch), and
+        /// the ranks sum their gradients through this communicator, so all hold the same weights after every step and
+        /// stop at the same epoch. Rank 0's initial weights are broadcast. Default (null): one process.
+        /// <see cref="MlpMpiCommunicator"/> runs on MPI (<c>mpirun -np N</c>); <see cref="MlpInProcessCommunicator"/> on
+        /// threads of one process. This release supports dense data held in memory (not <see cref="MlpDataMode.Streaming"/>
+        /// or sparse inputs).</summary>
+        public IMlpCommunicator Communicator;
+
         /// <summary>Cancels training between minibatches with <see cref="OperationCanceledException"/>.</summary>
         public CancellationToken CancellationToken;
     }

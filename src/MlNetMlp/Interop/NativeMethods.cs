@@ -12,7 +12,7 @@ namespace MlNetMlp.Interop
         internal const string LibraryName = "libmlnetmlp";
 
         /// <summary>The ABI this assembly was written against (MLP_ABI_VERSION).</summary>
-        internal const int AbiVersion = 3;
+        internal const int AbiVersion = 4;
 
         internal const int StatusOk = 0;
         internal const int StatusInvalidArgument = 1;
@@ -128,6 +128,10 @@ namespace MlNetMlp.Interop
         [LibraryImport(LibraryName)]
         internal static partial int mlp_trainer_step(TrainerHandle trainer, float* x, long ldx, long xRows, int* rowIndices, int batchRows,
             int* labels, float* targets, float* weights, int update, out double loss);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_trainer_gradient_buffer(TrainerHandle trainer, out float* gradient, out long count);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_trainer_apply_gradient(TrainerHandle trainer);
         [LibraryImport(LibraryName)]
         internal static partial int mlp_trainer_get_gradient(TrainerHandle trainer, int layer, float* weights, long weightCount, float* biases, long biasCount);
         [LibraryImport(LibraryName)]

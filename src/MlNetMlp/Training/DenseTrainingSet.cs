@@ -84,14 +84,14 @@ namespace MlNetMlp.Training
             return missing;
         }
 
-        internal override double Step(TrainerHandle trainer, ReadOnlySpan<int> rows)
+        internal override double Step(TrainerHandle trainer, ReadOnlySpan<int> rows, bool update = true)
         {
             double loss;
             fixed (int* idx = rows)
             fixed (int* labels = Labels)
             fixed (float* targets = Targets)
             fixed (float* weights = Weights)
-                Native.Check(NativeMethods.mlp_trainer_step(trainer, Features, Columns, Rows, idx, rows.Length, labels, targets, weights, 1, out loss));
+                Native.Check(NativeMethods.mlp_trainer_step(trainer, Features, Columns, Rows, idx, rows.Length, labels, targets, weights, update ? 1 : 0, out loss));
             return loss;
         }
 

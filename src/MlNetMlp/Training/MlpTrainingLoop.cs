@@ -24,7 +24,7 @@ namespace MlNetMlp.Training
 
     /// <summary>The epoch loop shared by the MlNetMlp trainers: shuffling, minibatches, validation, early stopping,
     /// reports and cancellation. C# only orchestrates; every arithmetic step runs in the native trainer.</summary>
-    internal sealed unsafe class MlpTrainingLoop
+    internal sealed unsafe partial class MlpTrainingLoop
     {
         private readonly MlpTrainerOptionsBase _options;
         private readonly TrainingPlan _plan;
@@ -63,13 +63,14 @@ namespace MlNetMlp.Training
             int epochs = _plan.Epochs, count = networks.Length;
             int threads = _options.NumberOfThreads ?? Environment.ProcessorCount;
             var members = new Member[count];
+            var ranks = StartDataParallel(networks, train);
             try
             {
                 for (int m = 0; m < count; m++)
-                    members[m] = CreateMember(networks[m], train, seed, m, count > 1 ? 1 : _options.NumberOfThreads ?? 0);
+                    members[m] = CreateMember(networks[m], train, seed, m, count > 1 ? 1 : _options.NumberOfThreads ?? 0, ranks?.Rank ?? 0);
                 var clock = Stopwatch.StartNew();
                 var best = new BestEpoch(byError: !_isRegression);
-                var evaluation = ValidationEvaluator.Create(validation, _isRegression, networks[0]);
+                var evaluation = ValidationEvaluator.Create(validation, _isRegression, networks[0], ranks);
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(threads, count)) };
 
                 var streamed = train.Set as StreamingTrainingSet;
@@ -86,6 +87,8 @@ namespace MlNetMlp.Training
                         for (int m = 0; m < count; m++)
                             members[m].LossSum = streamedLoss[m];
                     }
+                    else if (ranks != null)
+                        RunDataParallelEpoch(members, train.Set, ranks, parallel);
                     else if (count == 1)
                         RunEpoch(members[0], train.Set);
                     else
@@ -141,7 +144,7 @@ namespace MlNetMlp.Training
             return history;
         }
 
-        private Member CreateMember(MlpNetwork network, RowSelection train, int seed, int index, int threads)
+        private Member CreateMember(MlpNetwork network, RowSelection train, int seed, int index, int threads, int rank)
         {
             int batch = _plan.BatchSize;
             var member = new Member
@@ -169,7 +172,8 @@ namespace MlNetMlp.Training
                 NumThreads = threads,
                 DropoutRate = _options.DropoutRate,
                 LabelSmoothing = _plan.LabelSmoothing,
-                Seed = MemberSeeds.For(seed, index, MemberSeeds.Stream.Dropout),
+                // each rank its own dropout masks (rank 0 the single process's)
+                Seed = MemberSeeds.For(seed, index, MemberSeeds.Stream.Dropout) ^ ((ulong)rank * 0x9E3779B97F4A7C15ul),
                 InputScale = _plan.InputScale ? 1 : 0,
                 InputScaleRate = _plan.InputScaleRate,
                 SparseInput = train.Set.IsSparse ? 1 : 0,

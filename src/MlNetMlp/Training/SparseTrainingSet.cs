@@ -124,7 +124,7 @@ namespace MlNetMlp.Training
             Rows = rows, Cols = cols, Offsets = offsets, Columns = columns, Values = values,
         };
 
-        internal override double Step(TrainerHandle trainer, ReadOnlySpan<int> rows)
+        internal override double Step(TrainerHandle trainer, ReadOnlySpan<int> rows, bool update = true)
         {
             double loss;
             fixed (long* offsets = _offsets)
@@ -135,7 +135,7 @@ namespace MlNetMlp.Training
             fixed (float* targets = Targets)
             fixed (float* weights = Weights)
                 Native.Check(NativeMethods.mlp_trainer_step_csr(trainer, View(Rows, Columns, offsets, columns, values), idx, rows.Length,
-                    labels, targets, weights, 1, out loss));
+                    labels, targets, weights, update ? 1 : 0, out loss));
             return loss;
         }
 

@@ -390,7 +390,7 @@ namespace MlNetMlp.Training
             return loss;
         }
 
-        internal override double Step(TrainerHandle trainer, ReadOnlySpan<int> rows) =>
+        internal override double Step(TrainerHandle trainer, ReadOnlySpan<int> rows, bool update = true) =>
             throw new InvalidOperationException("Streamed rows are trained epoch by epoch (TrainEpoch), not by index.");
 
         /// <summary>All rows (in order), in minibatches through the trainer.</summary>

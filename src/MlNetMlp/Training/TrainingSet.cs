@@ -87,8 +87,9 @@ namespace MlNetMlp.Training
         /// <summary>Transforms the rows in place into the network's inputs; returns the number of missing values imputed.</summary>
         internal abstract long ApplyPreprocessing(MlpPreprocessing preprocessing);
 
-        /// <summary>One training step on <paramref name="rows"/>; returns the batch's mean loss.</summary>
-        internal abstract double Step(TrainerHandle trainer, ReadOnlySpan<int> rows);
+        /// <summary>One training step on <paramref name="rows"/>; returns the batch's mean loss. With <paramref name="update"/> false
+        /// only the gradient is computed (data-parallel training applies it after the allreduce).</summary>
+        internal abstract double Step(TrainerHandle trainer, ReadOnlySpan<int> rows, bool update = true);
 
         /// <summary>Sums of loss, metric and weight over <paramref name="rows"/>, through the trainer.</summary>
         internal abstract (double Loss, double Metric, double Weight) Evaluate(TrainerHandle trainer, int[] rows);

@@ -12,26 +12,34 @@ namespace MlNetMlp.Training
         private readonly RowSelection _rows;
         private readonly bool _isRegression;
         private readonly double _targetVariance;
+        private readonly DataParallel _ranks;
 
-        private ValidationEvaluator(RowSelection rows, bool isRegression)
+        private ValidationEvaluator(RowSelection rows, bool isRegression, DataParallel ranks)
         {
-            _rows = rows;
             _isRegression = isRegression;
             double v = isRegression ? TargetScaling.Moments(rows.Set, rows.Rows).Variance : double.NaN;
             _targetVariance = v > 0 ? v : double.NaN;
+            // data-parallel: each rank evaluates every Size-th row and the sums are reduced (the variance is the whole set's)
+            _rows = ranks == null ? rows : new RowSelection(rows.Set, ranks.Stride(rows.Rows));
+            _ranks = ranks;
         }
 
-        /// <summary>An evaluator of <paramref name="rows"/>, or null when there are none.</summary>
-        internal static ValidationEvaluator Create(RowSelection rows, bool isRegression, MlpNetwork prototype) =>
-            rows.IsEmpty ? null : new ValidationEvaluator(rows, isRegression);
+        /// <summary>An evaluator of <paramref name="rows"/>, or null when there are none. With
+        /// <paramref name="ranks"/>, every rank evaluates its share and gets the same totals.</summary>
+        internal static ValidationEvaluator Create(RowSelection rows, bool isRegression, MlpNetwork prototype, DataParallel ranks = null) =>
+            rows.IsEmpty ? null : new ValidationEvaluator(rows, isRegression, ranks);
 
-        private (double Loss, double Metric) Finish(double loss, double metric, double weight) =>
-            (loss / weight, _isRegression ? 1 - metric / weight / _targetVariance : metric / weight);
+        private (double Loss, double Metric) Finish(double loss, double metric, double weight)
+        {
+            if (_ranks != null)
+                (loss, metric, weight) = _ranks.Sum((loss, metric, weight));
+            return (loss / weight, _isRegression ? 1 - metric / weight / _targetVariance : metric / weight);
+        }
 
         /// <summary>One network, through its trainer.</summary>
         internal (double Loss, double Metric) Single(TrainerHandle trainer)
         {
-            var (loss, metric, weight) = _rows.Set.Evaluate(trainer, _rows.Rows);
+            var (loss, metric, weight) = _rows.Rows.Length == 0 ? (0, 0, 0) : _rows.Set.Evaluate(trainer, _rows.Rows);
             return Finish(loss, metric, weight);
         }
 
@@ -40,6 +48,8 @@ namespace MlNetMlp.Training
         {
             var set = _rows.Set;
             int n = _rows.Rows.Length;
+            if (n == 0)
+                return Finish(0, 0, 0);
             var first = members[0];
             int outputs = first.OutputCount;
             bool softmax = first.Loss == NativeMethods.LossSoftmaxCrossEntropy;
