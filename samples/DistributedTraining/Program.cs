@@ -8,7 +8,8 @@
 // MlpMpiCommunicator (MPI) or MlpInProcessCommunicator (--ranks N). Rank 0 evaluates and saves the model.
 // Options: --data DIR, --epochs N (default 10), --threads N (per rank, default 1 with several ranks), --hidden 256,128,
 //          --ensemble N (default 1), --out DIR (default build/distributed), --weights FILE (write the first layer's
-//          weights, to compare runs), --fail-rank R --fail-epoch E (rank R exits during epoch E: the others must stop).
+//          weights, to compare runs), --fail-rank R --fail-epoch E [--fail-hard] (rank R exits, or crashes, during
+//          epoch E: the others must stop).
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -21,6 +22,7 @@ using MlNetMlp;
 
 string dataDir = null, outDir = "build/distributed", weightsFile = null;
 int epochs = 10, ensemble = 1, inProcessRanks = 0, failRank = -1, failEpoch = 0;
+bool failHard = false;
 int? threads = null;
 int[] hidden = { 256, 128 };
 for (int i = 0; i < args.Length; i++)
@@ -39,6 +41,7 @@ for (int i = 0; i < args.Length; i++)
         case "--weights": weightsFile = Next(); break;
         case "--fail-rank": failRank = NextInt(); break;
         case "--fail-epoch": failEpoch = NextInt(); break;
+        case "--fail-hard": failHard = true; break;
         default: Console.Error.WriteLine($"unknown argument {args[i]} (see the comment at the top of Program.cs)"); return 2;
     }
 }
@@ -81,7 +84,9 @@ int Train(IMlpCommunicator comm)
                 Console.WriteLine($"  epoch {report.Epoch,3}: training loss {report.TrainingLoss:F4}, {report.Elapsed.TotalSeconds:F1} s");
             if (rank == failRank && report.Epoch + 1 == failEpoch)
             {
-                Console.Error.WriteLine($"rank {rank}: exiting during epoch {failEpoch} (--fail-rank)");
+                Console.Error.WriteLine($"rank {rank}: {(failHard ? "crashing" : "exiting")} during epoch {failEpoch} (--fail-rank)");
+                if (failHard)
+                    Environment.FailFast("--fail-hard"); // no clean-up at all, as a killed process
                 Environment.Exit(3);
             }
         },

@@ -8,8 +8,9 @@ namespace MlNetMlp
     /// It talks to MPI through <c>libmlnetmlp_mpi</c>, a small native shim built next to the MlNetMlp native library
     /// when an MPI is installed (Debian/Ubuntu: <c>apt-get install openmpi-bin libopenmpi-dev</c>) and loaded only here.
     /// Allreduce is a ring (reduce-scatter, then allgather) with a fixed summation order: a given number of ranks gives
-    /// the same sums, run after run. When a rank dies, <c>mpirun</c> ends the others. Dispose (or process exit)
-    /// finalizes MPI.</summary>
+    /// the same sums, run after run. When a rank dies, <c>mpirun</c> ends the others; a rank that exits with a failing
+    /// code or an unhandled exception aborts the job (MPI_Abort) so that no rank waits for it. Dispose (or a clean
+    /// process exit) finalizes MPI.</summary>
     public sealed unsafe partial class MlpMpiCommunicator : IMlpCommunicator, IDisposable
     {
         private const string ShimName = "libmlnetmlp_mpi";
@@ -37,7 +38,29 @@ namespace MlNetMlp
             }
             Rank = rank;
             Size = size;
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
+            // A rank that ends while the others wait in a collective must take the job down, not finalize (MPI_Finalize
+            // would wait for them, and they for it): a failing exit or an unhandled exception aborts the job, so the
+            // launcher ends every rank at once; a clean exit finalizes.
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                if (Environment.ExitCode != 0)
+                    AbortJob(Environment.ExitCode);
+                else
+                    Dispose();
+            };
+            AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+            {
+                Console.Error.WriteLine($"MlpMpiCommunicator: rank {Rank} failed ({(e.ExceptionObject as Exception)?.Message}); aborting the MPI job.");
+                AbortJob(1);
+            };
+        }
+
+        private void AbortJob(int exitCode)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            mlp_mpi_abort(exitCode);
         }
 
         /// <summary>True when the environment shows an MPI launcher (OpenMPI, MPICH/Hydra, PMIx).</summary>
