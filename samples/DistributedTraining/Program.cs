@@ -70,6 +70,7 @@ int Train(IMlpCommunicator comm)
     var test = Dataset.ToDataView(ml, data.Test, features);
     double communication = 0;
     var timed = comm == null ? null : new TimedCommunicator(comm);
+    var epochEnds = new System.Collections.Generic.List<(double Elapsed, double Communication)>();
     var options = new MlpMulticlassTrainer.Options
     {
         HiddenLayerSizes = hidden,
@@ -80,6 +81,7 @@ int Train(IMlpCommunicator comm)
         Communicator = timed,
         EpochCallback = report =>
         {
+            epochEnds.Add((report.Elapsed.TotalSeconds, timed?.Seconds ?? 0));
             if (rank == 0)
                 Console.WriteLine($"  epoch {report.Epoch,3}: training loss {report.TrainingLoss:F4}, {report.Elapsed.TotalSeconds:F1} s");
             if (rank == failRank && report.Epoch + 1 == failEpoch)
@@ -102,8 +104,12 @@ int Train(IMlpCommunicator comm)
     var mlp = model.LastTransformer.Model;
     var w = mlp.GetWeights(0);
     double checksum = w.Sum(x => (double)x);
-    Console.WriteLine($"rank {rank}: fit {seconds:F1} s ({seconds / epochs:F3} s per epoch, communication {communication:F2} s = " +
-        $"{100 * communication / seconds:F0}%), first-layer weight sum {checksum:R}");
+    // epochs after the first (its start includes the set-up): their mean time and the share of it in the collectives
+    int later = epochEnds.Count - 1;
+    double epoch = later > 0 ? (epochEnds[^1].Elapsed - epochEnds[0].Elapsed) / later : seconds;
+    double epochComm = later > 0 ? (epochEnds[^1].Communication - epochEnds[0].Communication) / later : communication;
+    Console.WriteLine($"rank {rank}: fit {seconds:F1} s; epochs 2-{epochEnds.Count}: {epoch:F3} s each, {1000 * epochComm:F0} ms of it " +
+        $"({100 * epochComm / epoch:F0}%) in the collectives; first-layer weight sum {checksum:R}");
     if (rank == 0)
     {
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
