@@ -141,6 +141,19 @@ static void fuzz_network(reader *r)
         const int softmax = loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY;
         mlp_trainer_step(t, buf_a, sizes[0], x_rows, byte(r) & 1 ? idx : NULL, (int32_t)(size_of(r) % 41),
                          softmax ? labels : NULL, softmax ? NULL : buf_b, byte(r) & 1 ? buf_b : NULL, byte(r) & 1, &loss_out);
+        /* the data-parallel split: the buffer is the network's size; a fuzzed buffer is applied exactly when finite */
+        float *grad = NULL;
+        int64_t grad_count = -1;
+        if (mlp_trainer_gradient_buffer(t, byte(r) & 7 ? &grad : NULL, &grad_count) == MLP_OK) {
+            if (!grad || grad_count <= 0) fail();
+            int finite = 1;
+            for (int i = 0; i < 4 && i < grad_count; ++i) {
+                grad[((uint64_t)size_of(r) * 7919u + (uint64_t)i) % (uint64_t)grad_count] = value_of(r);
+            }
+            for (int64_t i = 0; i < grad_count; ++i) finite = finite && isfinite(grad[i]);
+            const int32_t as = mlp_trainer_apply_gradient(t);
+            if ((as == MLP_OK) != finite) fail();
+        }
         mlp_trainer_destroy(t);
     } else if (t) {
         fail();
