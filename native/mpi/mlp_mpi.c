@@ -27,6 +27,17 @@ static int32_t invalid(const char *message)
     return -1;
 }
 
+/* Collectives only between mlp_mpi_init and mlp_mpi_finalize (MPI itself would abort or crash). */
+static int32_t ready(void)
+{
+    int initialized = 0, finalized = 0;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    if (!initialized) return invalid("MPI is not initialised: call mlp_mpi_init first");
+    if (finalized) return invalid("MPI has been finalized in this process");
+    return 0;
+}
+
 #define MPI_TRY(call, what)                           \
     do {                                              \
         const int rc_ = (call);                       \
@@ -75,6 +86,7 @@ MLP_MPI_API int32_t mlp_mpi_finalize(void)
     MLP_MPI_API int32_t NAME(TYPE *values, int64_t count)                                                           \
     {                                                                                                               \
         last_error[0] = 0;                                                                                          \
+        if (ready() != 0) return -1;                                                                                \
         if (count < 0 || (count > 0 && !values)) return invalid("values must not be NULL and count must be >= 0"); \
         int rank = 0, size = 0;                                                                                     \
         MPI_TRY(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");                                             \
@@ -116,6 +128,7 @@ RING_ALLREDUCE(mlp_mpi_allreduce_f64, double, MPI_DOUBLE)
 MLP_MPI_API int32_t mlp_mpi_broadcast_f32(float *values, int64_t count, int32_t root)
 {
     last_error[0] = 0;
+    if (ready() != 0) return -1;
     if (count < 0 || count > INT_MAX || (count > 0 && !values)) return invalid("values must not be NULL, count in [0, 2^31)");
     MPI_TRY(MPI_Bcast(values, (int)count, MPI_FLOAT, root, MPI_COMM_WORLD), "MPI_Bcast");
     return 0;
@@ -124,6 +137,7 @@ MLP_MPI_API int32_t mlp_mpi_broadcast_f32(float *values, int64_t count, int32_t 
 MLP_MPI_API int32_t mlp_mpi_allgather_counts(int64_t count, int64_t *counts)
 {
     last_error[0] = 0;
+    if (ready() != 0) return -1;
     if (!counts || count < 0) return invalid("counts must not be NULL and count must be >= 0");
     long long mine = count;
     MPI_TRY(MPI_Allgather(&mine, 1, MPI_LONG_LONG, counts, 1, MPI_LONG_LONG, MPI_COMM_WORLD), "MPI_Allgather");
@@ -133,6 +147,7 @@ MLP_MPI_API int32_t mlp_mpi_allgather_counts(int64_t count, int64_t *counts)
 MLP_MPI_API int32_t mlp_mpi_allgather_f32(const float *values, int64_t count, float *recv, const int64_t *counts)
 {
     last_error[0] = 0;
+    if (ready() != 0) return -1;
     int size = 0;
     MPI_TRY(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
     if (!counts || !recv || count < 0 || (count > 0 && !values)) return invalid("NULL buffer or negative count");
@@ -165,6 +180,7 @@ MLP_MPI_API int32_t mlp_mpi_allgather_f32(const float *values, int64_t count, fl
 MLP_MPI_API int32_t mlp_mpi_barrier(void)
 {
     last_error[0] = 0;
+    if (ready() != 0) return -1;
     MPI_TRY(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
     return 0;
 }
@@ -172,6 +188,7 @@ MLP_MPI_API int32_t mlp_mpi_barrier(void)
 MLP_MPI_API int32_t mlp_mpi_abort(int32_t code)
 {
     last_error[0] = 0;
+    if (ready() != 0) return -1;
     MPI_TRY(MPI_Abort(MPI_COMM_WORLD, code), "MPI_Abort");
     return 0;
 }

@@ -361,6 +361,21 @@ static int32_t run_pass(mlp_trainer *t, const mlp_batch_data *d, int64_t first, 
     return MLP_OK;
 }
 
+/* The training pass of a checked minibatch (dense or CSR) and its mean loss, refused when not finite. */
+static int32_t train_batch(mlp_trainer *t, const mlp_batch_data *d, int32_t batch_rows, int32_t update, double *loss_out)
+{
+    mlp_loss_sums sums = {0, 0, 0};
+    const int32_t status = run_pass(t, d, 0, batch_rows, 1, update, 1.0f / (float)batch_rows, &sums);
+    if (status != MLP_OK)
+        return status;
+    *loss_out = sums.loss / batch_rows;
+    if (!isfinite(*loss_out))
+        return mlp_fail(MLP_ERR_NOT_FINITE,
+                        "the training loss is not finite (%g): the learning rate is probably too high or the features "
+                        "are not normalized", *loss_out);
+    return MLP_OK;
+}
+
 MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t ldx, int64_t x_rows,
                                  const int32_t *row_indices, int32_t batch_rows, const int32_t *labels,
                                  const float *targets, const float *weights, int32_t update_weights, double *loss_out)
@@ -375,15 +390,7 @@ MLP_API int32_t mlp_trainer_step(mlp_trainer *trainer, const float *x, int64_t l
     int32_t status = check_batch_data(trainer, &d, batch_rows);
     if (status != MLP_OK) return status;
 
-    mlp_loss_sums sums = {0, 0, 0};
-    if ((status = run_pass(trainer, &d, 0, batch_rows, 1, update_weights, 1.0f / (float)batch_rows, &sums)) != MLP_OK)
-        return status;
-    *loss_out = sums.loss / batch_rows;
-    if (!isfinite(*loss_out))
-        return mlp_fail(MLP_ERR_NOT_FINITE,
-                        "the training loss is not finite (%g): the learning rate is probably too high or the features "
-                        "are not normalized", *loss_out);
-    return MLP_OK;
+    return train_batch(trainer, &d, batch_rows, update_weights, loss_out);
 }
 
 MLP_API int32_t mlp_trainer_gradient_buffer(mlp_trainer *trainer, float **gradient, int64_t *count)
@@ -539,15 +546,7 @@ MLP_API int32_t mlp_trainer_step_csr(mlp_trainer *trainer, const mlp_csr *x, con
     }
     for (int64_t s = 0; s < t->batch.slots; ++s) mlp_trainer_catch_up_row(t, t->batch.slot_column[s]);
 
-    mlp_loss_sums sums = {0, 0, 0};
-    if ((status = run_pass(t, &d, 0, batch_rows, 1, update_weights, 1.0f / (float)batch_rows, &sums)) != MLP_OK)
-        return status;
-    *loss_out = sums.loss / batch_rows;
-    if (!isfinite(*loss_out))
-        return mlp_fail(MLP_ERR_NOT_FINITE,
-                        "the training loss is not finite (%g): the learning rate is probably too high or the features "
-                        "are not normalized", *loss_out);
-    return MLP_OK;
+    return train_batch(t, &d, batch_rows, update_weights, loss_out);
 }
 
 MLP_API int32_t mlp_trainer_evaluate_csr(mlp_trainer *trainer, const mlp_csr *x, const int32_t *row_indices,

@@ -162,6 +162,29 @@ namespace MlNetMlp.Tests
         }
 
         [Test]
+        public void ADivergedStepStopsEveryRankTogether()
+        {
+            var rows = TestData.Wave(500, 1);
+            foreach (var r in rows) r.Features = r.Features.Select(f => f * 1e6f).ToArray(); // as OptionEffectTests' divergence
+            var comms = MlpInProcessCommunicator.Create(2, TimeSpan.FromSeconds(30));
+            var errors = new Exception[2];
+            var clock = Stopwatch.StartNew();
+            Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, r =>
+            {
+                var ml = new MLContext(seed: 1);
+                var options = new MlpRegressionTrainer.Options
+                {
+                    HiddenLayerSizes = new[] { 16 }, NumberOfEpochs = 20, Optimizer = MlpOptimizer.Sgd, LearningRate = 10f,
+                    LearningRateScaling = MlpLearningRateScaling.Uniform, NumberOfThreads = 1, Communicator = comms[r],
+                };
+                errors[r] = Assert.Throws<InvalidOperationException>(() => ml.Regression.Trainers.Mlp(options).Fit(TestData.ToDataView(ml, rows, 2)));
+            });
+            Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(25), "no rank waited for a timeout");
+            foreach (var e in errors)
+                Assert.That(e.Message, Does.Contain("non-finite on this or another rank").And.Contain("learning rate"));
+        }
+
+        [Test]
         public void UnsupportedDataAndBadCommunicatorsAreClearErrors()
         {
             var ml = new MLContext(seed: 1);

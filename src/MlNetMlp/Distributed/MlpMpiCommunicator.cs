@@ -78,18 +78,21 @@ namespace MlNetMlp
         /// <inheritdoc/>
         public void AllReduceSum(Span<float> values)
         {
+            ThrowIfDisposed();
             fixed (float* p = values) Check(mlp_mpi_allreduce_f32(p, values.Length));
         }
 
         /// <inheritdoc/>
         public void AllReduceSum(Span<double> values)
         {
+            ThrowIfDisposed();
             fixed (double* p = values) Check(mlp_mpi_allreduce_f64(p, values.Length));
         }
 
         /// <inheritdoc/>
         public void Broadcast(Span<float> values, int root)
         {
+            ThrowIfDisposed();
             if (root < 0 || root >= Size)
                 throw new ArgumentOutOfRangeException(nameof(root), root, $"The root must be a rank in [0, {Size}).");
             fixed (float* p = values) Check(mlp_mpi_broadcast_f32(p, values.Length, root));
@@ -98,6 +101,7 @@ namespace MlNetMlp
         /// <inheritdoc/>
         public float[][] AllGather(ReadOnlySpan<float> values)
         {
+            ThrowIfDisposed();
             var counts = new long[Size];
             fixed (long* c = counts) Check(mlp_mpi_allgather_counts(values.Length, c));
             long total = 0;
@@ -118,10 +122,24 @@ namespace MlNetMlp
         }
 
         /// <inheritdoc/>
-        public void Barrier() => Check(mlp_mpi_barrier());
+        public void Barrier()
+        {
+            ThrowIfDisposed();
+            Check(mlp_mpi_barrier());
+        }
 
         /// <summary>Ends every rank of the job (MPI_Abort): for a rank that cannot go on.</summary>
-        public void Abort(int exitCode) => Check(mlp_mpi_abort(exitCode));
+        public void Abort(int exitCode)
+        {
+            ThrowIfDisposed();
+            Check(mlp_mpi_abort(exitCode));
+        }
+
+        private void ThrowIfDisposed()
+        {
+            if (_disposed)
+                throw new ObjectDisposedException(nameof(MlpMpiCommunicator), "MPI has been finalized in this process: create the communicator once and dispose it after training.");
+        }
 
         /// <summary>Finalizes MPI (once; later collectives fail).</summary>
         public void Dispose()

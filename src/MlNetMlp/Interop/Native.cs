@@ -89,6 +89,13 @@ namespace MlNetMlp.Interop
         /// <summary>The last native error message on this thread.</summary>
         internal static string LastError => Marshal.PtrToStringUTF8(NativeMethods.mlp_last_error_message()) ?? "";
 
+        /// <summary>The key under which <see cref="Check"/> records a non-finite status in the exception's
+        /// <see cref="Exception.Data"/> (the training loop tells a diverged step from other failures by it).</summary>
+        internal const string StatusKey = "MlNetMlp.NativeStatus";
+
+        /// <summary>True for the exception of a native step that refused a non-finite loss or gradient.</summary>
+        internal static bool IsNotFinite(Exception e) => e.Data[StatusKey] is int s && s == NativeMethods.StatusNotFinite;
+
         /// <summary>Throws when <paramref name="status"/> is not OK: invalid arguments become
         /// <see cref="ArgumentException"/>, out-of-memory <see cref="OutOfMemoryException"/>, non-finite numbers
         /// <see cref="InvalidOperationException"/>.</summary>
@@ -104,7 +111,7 @@ namespace MlNetMlp.Interop
                 case NativeMethods.StatusOutOfMemory:
                     throw new OutOfMemoryException(message);
                 case NativeMethods.StatusNotFinite:
-                    throw new InvalidOperationException(message);
+                    throw new InvalidOperationException(message) { Data = { [StatusKey] = status } };
                 default:
                     throw new InvalidOperationException($"MlNetMlp native error {status}: {message}");
             }

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.ML.Runtime;
+using MlNetMlp.Interop;
 
 namespace MlNetMlp.Training
 {
@@ -50,7 +51,7 @@ namespace MlNetMlp.Training
                     {
                         losses[index] += set.Step(m.Trainer, m.Order.AsSpan(start + first, local), update: false) * local;
                     }
-                    catch (InvalidOperationException e) when (e.Message.Contains("not finite", StringComparison.Ordinal))
+                    catch (InvalidOperationException e) when (Native.IsNotFinite(e))
                     {
                         // every rank must learn of it in the allreduce, where the NaN stops them all before the update
                         DataParallel.Gradient(m.Trainer)[0] = float.NaN;
