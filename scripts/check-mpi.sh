@@ -6,7 +6,9 @@
 #     rounding in near-zero gradients: the difference grows with the epochs);
 #  3. again with 2 ranks on threads of one process (MlpInProcessCommunicator): bit-identical to the MPI run;
 #  4. rank 1 exits (exit code 3), then crashes (FailFast), during epoch 2: mpirun must end the job with an error
-#     within 120 s, not hang.
+#     within 120 s, not hang;
+#  5. with checkpoints: rank 1 exits during epoch 4, the same command run again resumes from the last checkpoint
+#     and ends with the weights of the uninterrupted run (2), bit for bit.
 # Needs: apt-get install openmpi-bin libopenmpi-dev (the shim libmlnetmlp_mpi is built when cmake finds MPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,4 +62,17 @@ for mode in exit crash; do
   [ $rc -ne 124 ] || { echo "the job hung after rank 1 died (killed by timeout after 120 s)"; tail "$out/fail-$mode.log"; exit 1; }
   echo "  the job ended with exit code $rc after $(( $(date +%s) - start )) s; mpirun: $(grep -a -m1 -E 'MPI_ABORT was invoked|exited on signal|exiting improperly|non-zero status|aborted' "$out/fail-$mode.log")"
 done
+echo "== checkpoints: rank 1 exits during epoch 4, then the job is run again"
+set +e
+timeout 120 mpirun -np 2 --oversubscribe dotnet "$app" "${common[@]}" --checkpoint "$out/job.ckpt" --fail-rank 1 --fail-epoch 4 \
+  > "$out/ckpt-fail.log" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || { echo "the interrupted job did not fail cleanly (exit code $rc)"; tail "$out/ckpt-fail.log"; exit 1; }
+test -f "$out/job.ckpt" || { echo "the interrupted job left no checkpoint"; exit 1; }
+mpirun -np 2 --oversubscribe dotnet "$app" "${common[@]}" --checkpoint "$out/job.ckpt" --weights "$out/w-resumed.bin" \
+  | tee "$out/ckpt-resume.log" | grep -aE "resuming|^  epoch|test accuracy"
+grep -q "resuming from the checkpoint" "$out/ckpt-resume.log" || { echo "the second job did not resume"; exit 1; }
+cmp "$out/w-mpi.bin" "$out/w-resumed.bin" || { echo "the resumed job's weights differ from the uninterrupted job's"; exit 1; }
+echo "  resumed after a failure: bit-identical to the uninterrupted run"
 echo "mpi check passed"

@@ -154,6 +154,23 @@ static void fuzz_network(reader *r)
             const int32_t as = mlp_trainer_apply_gradient(t);
             if ((as == MLP_OK) != finite) fail();
         }
+        /* checkpoints: the trainer's own state round-trips; a corrupted copy is refused or, when accepted, leaves a
+         * state that reads back as exactly the bytes given */
+        int64_t state_bytes = 0;
+        if (mlp_trainer_state_size(t, &state_bytes) != MLP_OK || state_bytes <= 0) fail();
+        unsigned char *state = malloc((size_t)state_bytes), *back = malloc((size_t)state_bytes);
+        if (!state || !back) abort();
+        if (mlp_trainer_get_state(t, state, state_bytes) != MLP_OK) fail();
+        if (mlp_trainer_set_state(t, state, state_bytes) != MLP_OK) fail();
+        for (int i = 0; i < 3; ++i) state[((uint64_t)size_of(r) * 31u + (uint64_t)i) % (uint64_t)state_bytes] ^= byte(r);
+        const int64_t given_bytes = state_bytes - (byte(r) % 2);
+        if (mlp_trainer_set_state(t, state, given_bytes) == MLP_OK) {
+            if (given_bytes != state_bytes || mlp_trainer_get_state(t, back, state_bytes) != MLP_OK ||
+                memcmp(state, back, (size_t)state_bytes) != 0)
+                fail();
+        }
+        free(state);
+        free(back);
         mlp_trainer_destroy(t);
     } else if (t) {
         fail();

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature, struct layout or enum value changes. */
-#define MLP_ABI_VERSION 4
+#define MLP_ABI_VERSION 5
 
 enum mlp_status {
     MLP_OK = 0,
@@ -270,6 +270,15 @@ MLP_API int32_t mlp_trainer_gradient_buffer(mlp_trainer *trainer, float **gradie
  * backward pass (step size, bias correction and step count, L2, weight decay, rate factors, input scale). Fails with
  * MLP_ERR_NOT_FINITE, changing nothing, when the buffer holds a NaN or infinity. Dense-input trainers only. */
 MLP_API int32_t mlp_trainer_apply_gradient(mlp_trainer *trainer);
+/* Checkpoints: the trainer's optimizer state as bytes (Adam's step count and moments or SGD's velocity, the input
+ * scales with their moments and raw first-layer weights, a sparse first layer's lazy weight-decay bookkeeping). With
+ * the network's weights it resumes training exactly where it stopped: restore the weights, create a trainer of the
+ * same configuration, then mlp_trainer_set_state. mlp_trainer_state_size gives the bytes; mlp_trainer_get_state
+ * writes exactly that many; mlp_trainer_set_state checks the layout, the sizes and that every value is finite (a
+ * failure changes nothing). */
+MLP_API int32_t mlp_trainer_state_size(const mlp_trainer *trainer, int64_t *bytes);
+MLP_API int32_t mlp_trainer_get_state(const mlp_trainer *trainer, void *state, int64_t bytes);
+MLP_API int32_t mlp_trainer_set_state(mlp_trainer *trainer, const void *state, int64_t bytes);
 /* The gradient of the last step's loss (including the coupled L2 term) for layer l. */
 MLP_API int32_t mlp_trainer_get_gradient(const mlp_trainer *trainer, int32_t layer, float *weights,
                                          int64_t weight_count, float *biases, int64_t bias_count);

@@ -9,7 +9,8 @@
 // Options: --data DIR, --epochs N (default 10), --threads N (per rank, default 1 with several ranks), --hidden 256,128,
 //          --ensemble N (default 1), --out DIR (default build/distributed), --weights FILE (write the first layer's
 //          weights, to compare runs), --fail-rank R --fail-epoch E [--fail-hard] (rank R exits, or crashes, during
-//          epoch E: the others must stop).
+//          epoch E: the others must stop), --checkpoint FILE (write a checkpoint after every epoch; resume from it
+//          when it exists: run the same command again after a failure).
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -20,7 +21,7 @@ using FashionMnist;
 using Microsoft.ML;
 using MlNetMlp;
 
-string dataDir = null, outDir = "build/distributed", weightsFile = null;
+string dataDir = null, outDir = "build/distributed", weightsFile = null, checkpoint = null;
 int epochs = 10, ensemble = 1, inProcessRanks = 0, failRank = -1, failEpoch = 0;
 bool failHard = false;
 int? threads = null;
@@ -42,6 +43,7 @@ for (int i = 0; i < args.Length; i++)
         case "--fail-rank": failRank = NextInt(); break;
         case "--fail-epoch": failEpoch = NextInt(); break;
         case "--fail-hard": failHard = true; break;
+        case "--checkpoint": checkpoint = Next(); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]} (see the comment at the top of Program.cs)"); return 2;
     }
 }
@@ -79,6 +81,8 @@ int Train(IMlpCommunicator comm)
         NumberOfThreads = threads ?? (size > 1 ? 1 : null),
         EarlyStoppingPatience = 0, // the test set below is for reporting only
         Communicator = timed,
+        CheckpointPath = checkpoint,
+        ResumeFromCheckpoint = checkpoint != null,
         EpochCallback = report =>
         {
             epochEnds.Add((report.Elapsed.TotalSeconds, timed?.Seconds ?? 0));
@@ -96,6 +100,8 @@ int Train(IMlpCommunicator comm)
     if (rank == 0)
         Console.WriteLine($"{data.Description}: {data.Train.Length} training rows, {size} rank(s) ({(comm == null ? "one process" : comm.GetType().Name)}), " +
             $"{options.NumberOfThreads?.ToString(CultureInfo.InvariantCulture) ?? "all"} thread(s) per rank");
+    if (rank == 0 && checkpoint != null)
+        Console.WriteLine(File.Exists(checkpoint) ? $"resuming from the checkpoint {checkpoint}" : $"checkpoints to {checkpoint}");
     var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.Mlp(options));
     var clock = Stopwatch.StartNew();
     var model = pipeline.Fit(train);

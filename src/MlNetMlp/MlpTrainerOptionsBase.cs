@@ -149,6 +149,23 @@ namespace MlNetMlp
         /// or sparse inputs).</summary>
         public IMlpCommunicator Communicator;
 
+        /// <summary>A file training writes a checkpoint to every <see cref="CheckpointInterval"/> epochs and when it
+        /// ends: the weights, the optimizer state (Adam's moments and step count, SGD's velocity), the epoch counter,
+        /// the learning-rate schedule, the best epoch so far and the history, so that
+        /// <see cref="ResumeFromCheckpoint"/> continues exactly where it stopped. Written atomically (a temporary file
+        /// renamed over the old one); in data-parallel training only rank 0 writes it. Default (null): no checkpoints.</summary>
+        public string CheckpointPath;
+
+        /// <summary>Epochs between checkpoints (see <see cref="CheckpointPath"/>). Default: 1.</summary>
+        public int CheckpointInterval = 1;
+
+        /// <summary>When <see cref="CheckpointPath"/> holds a checkpoint, continue training from it instead of starting
+        /// anew: the same data and options (the checkpoint records the architecture, epochs, batch size, seed, optimizer,
+        /// row count and number of ranks, and refuses a run that differs) give the model an uninterrupted run gives,
+        /// bit for bit. Without a file training starts from the beginning, so a restarted job script needs no change.
+        /// In data-parallel training rank 0 reads the file and broadcasts it. Default: false.</summary>
+        public bool ResumeFromCheckpoint;
+
         /// <summary>Cancels training between minibatches with <see cref="OperationCanceledException"/>.</summary>
         public CancellationToken CancellationToken;
     }

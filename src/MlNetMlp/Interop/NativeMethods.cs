@@ -12,7 +12,7 @@ namespace MlNetMlp.Interop
         internal const string LibraryName = "libmlnetmlp";
 
         /// <summary>The ABI this assembly was written against (MLP_ABI_VERSION).</summary>
-        internal const int AbiVersion = 4;
+        internal const int AbiVersion = 5;
 
         internal const int StatusOk = 0;
         internal const int StatusInvalidArgument = 1;
@@ -132,6 +132,9 @@ namespace MlNetMlp.Interop
         internal static partial int mlp_trainer_gradient_buffer(TrainerHandle trainer, out float* gradient, out long count);
         [LibraryImport(LibraryName)]
         internal static partial int mlp_trainer_apply_gradient(TrainerHandle trainer);
+        [LibraryImport(LibraryName)] internal static partial int mlp_trainer_state_size(TrainerHandle trainer, out long bytes);
+        [LibraryImport(LibraryName)] internal static partial int mlp_trainer_get_state(TrainerHandle trainer, byte* state, long bytes);
+        [LibraryImport(LibraryName)] internal static partial int mlp_trainer_set_state(TrainerHandle trainer, byte* state, long bytes);
         [LibraryImport(LibraryName)]
         internal static partial int mlp_trainer_get_gradient(TrainerHandle trainer, int layer, float* weights, long weightCount, float* biases, long biasCount);
         [LibraryImport(LibraryName)]

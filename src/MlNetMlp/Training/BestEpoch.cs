@@ -1,3 +1,4 @@
+using System.IO;
 using System.Linq;
 
 namespace MlNetMlp.Training
@@ -27,7 +28,7 @@ namespace MlNetMlp.Training
             _error = error;
             _loss = loss;
             Epoch = epoch;
-            _weights = networks.Select(Snapshot).ToArray();
+            _weights = networks.Select(TrainingCheckpoint.LayersOf).ToArray();
             return true;
         }
 
@@ -41,15 +42,32 @@ namespace MlNetMlp.Training
                     networks[m].SetLayer(l, _weights[m][l].W, _weights[m][l].B);
         }
 
-        private static (float[] W, float[] B)[] Snapshot(MlpNetwork network)
+        /// <summary>Writes the best epoch and its weights (for a checkpoint).</summary>
+        internal void Save(BinaryWriter w)
         {
-            var layers = new (float[] W, float[] B)[network.LayerCount];
-            for (int l = 0; l < layers.Length; l++)
-            {
-                layers[l] = (new float[network.WeightCount(l)], new float[network.Sizes[l + 1]]);
-                network.GetLayer(l, layers[l].W, layers[l].B);
-            }
-            return layers;
+            w.Write(Epoch);
+            w.Write(_error);
+            w.Write(_loss);
+            w.Write(_weights != null);
+            if (_weights == null)
+                return;
+            w.Write(_weights.Length);
+            foreach (var member in _weights)
+                TrainingCheckpoint.WriteLayers(w, member);
+        }
+
+        /// <summary>Restores what <see cref="Save"/> wrote; the weights must fit <paramref name="networks"/>.</summary>
+        internal void Load(BinaryReader r, MlpNetwork[] networks)
+        {
+            Epoch = r.ReadInt32();
+            _error = r.ReadDouble();
+            _loss = r.ReadDouble();
+            _weights = null;
+            if (!r.ReadBoolean())
+                return;
+            if (r.ReadInt32() != networks.Length)
+                throw new InvalidDataException("its best-epoch weights are of another ensemble");
+            _weights = networks.Select(n => TrainingCheckpoint.ReadLayers(r, n)).ToArray();
         }
     }
 }

@@ -117,6 +117,23 @@ namespace MlNetMlp.Training
         /// <summary>Reduced values, identical on every rank.</summary>
         internal void Sum(Span<double> values) => _comm.AllReduceSum(values);
 
+        /// <summary>Rank 0's bytes (or null) on every rank: the length in a reduction, then the bytes in a broadcast.</summary>
+        internal byte[] BroadcastBytes(byte[] fromRoot)
+        {
+            Span<double> length = stackalloc double[] { Rank == 0 ? fromRoot?.Length ?? -1 : 0 };
+            _comm.AllReduceSum(length);
+            if (length[0] < 0)
+                return null;
+            int n = checked((int)length[0]);
+            var packed = new float[(n + sizeof(float) - 1) / sizeof(float)];
+            if (Rank == 0)
+                Buffer.BlockCopy(fromRoot, 0, packed, 0, n);
+            _comm.Broadcast(packed, root: 0);
+            var bytes = new byte[n];
+            Buffer.BlockCopy(packed, 0, bytes, 0, n);
+            return bytes;
+        }
+
         /// <summary>This rank's rows of a validation set: every Size-th, from its rank.</summary>
         internal int[] Stride(int[] rows)
         {

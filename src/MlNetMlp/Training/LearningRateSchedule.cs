@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 
 namespace MlNetMlp.Training
 {
@@ -54,6 +55,28 @@ namespace MlNetMlp.Training
                 return false;
             _applied = Current;
             return true;
+        }
+
+        /// <summary>Writes the schedule's progress (for a checkpoint).</summary>
+        internal void Save(BinaryWriter w)
+        {
+            w.Write(_step);
+            w.Write(Current);
+            w.Write(_applied);
+            w.Write(_best);
+            w.Write(_epochsWithoutImprovement);
+        }
+
+        /// <summary>Restores the progress <see cref="Save"/> wrote (the schedule's kind and length are the run's own).</summary>
+        internal void Load(BinaryReader r)
+        {
+            _step = r.ReadInt64();
+            Current = r.ReadSingle();
+            _applied = r.ReadSingle();
+            _best = r.ReadDouble();
+            _epochsWithoutImprovement = r.ReadInt32();
+            if (_step < 0 || !(Current > 0) || !(_applied > 0) || _epochsWithoutImprovement < 0)
+                throw new InvalidDataException("its learning-rate schedule is corrupt");
         }
 
         /// <summary>Ends an epoch with its monitored loss; true when a plateau lowered the rate.</summary>

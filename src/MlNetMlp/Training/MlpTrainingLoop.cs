@@ -68,7 +68,6 @@ namespace MlNetMlp.Training
             {
                 for (int m = 0; m < count; m++)
                     members[m] = CreateMember(networks[m], train, seed, m, count > 1 ? 1 : _options.NumberOfThreads ?? 0, ranks?.Rank ?? 0);
-                var clock = Stopwatch.StartNew();
                 var best = new BestEpoch(byError: !_isRegression);
                 var evaluation = ValidationEvaluator.Create(validation, _isRegression, networks[0], ranks);
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(threads, count)) };
@@ -76,9 +75,12 @@ namespace MlNetMlp.Training
                 var streamed = train.Set as StreamingTrainingSet;
                 if (streamed != null)
                     streamed.BatchSize = _plan.BatchSize;
+                string fingerprint = WritesCheckpoints ? CheckpointFingerprint(networks, train, seed, ranks) : null;
+                var resumed = ResumeFromCheckpoint(fingerprint, members, history, best, ranks, streamed);
+                var clock = Stopwatch.StartNew();
                 var trainers = members.Select(m => m.Trainer).ToArray();
                 var streamedLoss = new double[count];
-                for (int epoch = 1; epoch <= epochs; epoch++)
+                for (int epoch = resumed.EpochsDone + 1; epoch <= epochs && !resumed.Finished; epoch++)
                 {
                     if (streamed != null)
                     {
@@ -100,7 +102,7 @@ namespace MlNetMlp.Training
                             : evaluation.Ensemble(networks, threads);
                     var schedule = members[0].Schedule;
                     double trainingLoss = members.Sum(m => m.LossSum) / count / train.Rows.Length;
-                    var report = new MlpEpochReport(epoch, epochs, trainingLoss, validationLoss, validationMetric, schedule.Current, clock.Elapsed);
+                    var report = new MlpEpochReport(epoch, epochs, trainingLoss, validationLoss, validationMetric, schedule.Current, resumed.Elapsed + clock.Elapsed);
                     bool lowered = false;
                     foreach (var m in members)
                         lowered |= m.Schedule.EndEpoch(double.IsNaN(validationLoss) ? report.TrainingLoss : validationLoss);
@@ -110,16 +112,20 @@ namespace MlNetMlp.Training
                     _ch.Info(report.ToString());
                     _options.EpochCallback?.Invoke(report);
 
+                    bool stopping = false;
                     if (_plan.RestoreBest)
                     {
                         SyncLazyUpdates(members);
                         best.Offer(epoch, _isRegression ? 0 : 1 - validationMetric, validationLoss, networks);
-                        if (_plan.Patience > 0 && epoch - best.Epoch >= _plan.Patience && epoch < epochs)
-                        {
-                            _ch.Info($"Early stopping after epoch {epoch}: the validation {(_isRegression ? "loss" : "error")} has not improved " +
-                                $"for {_plan.Patience} epochs.");
-                            break;
-                        }
+                        stopping = _plan.Patience > 0 && epoch - best.Epoch >= _plan.Patience && epoch < epochs;
+                    }
+                    if (ChecksPoint(epoch, stopping || epoch == epochs))
+                        WriteCheckpoint(fingerprint, members, epoch, stopping || epoch == epochs, report.Elapsed, history, best, ranks);
+                    if (stopping)
+                    {
+                        _ch.Info($"Early stopping after epoch {epoch}: the validation {(_isRegression ? "loss" : "error")} has not improved " +
+                            $"for {_plan.Patience} epochs.");
+                        break;
                     }
                 }
                 SyncLazyUpdates(members);

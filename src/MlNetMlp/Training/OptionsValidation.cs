@@ -71,6 +71,12 @@ namespace MlNetMlp.Training
                 throw Out(nameof(o.ValidationFraction), fraction, "must be in [0, 1), or null for the automatic hold-out.");
             if (o.EarlyStoppingPatience is int patience && patience < 0)
                 throw Out(nameof(o.EarlyStoppingPatience), patience, "must be >= 0 (0 keeps the last epoch's weights), or null.");
+            if (o.CheckpointInterval < 1)
+                throw Out(nameof(o.CheckpointInterval), o.CheckpointInterval, "must be at least 1 (epochs between checkpoints).");
+            if (o.CheckpointPath != null && string.IsNullOrWhiteSpace(o.CheckpointPath))
+                throw Out(nameof(o.CheckpointPath), o.CheckpointPath, "must be a file path, or null for no checkpoints.");
+            if (o.ResumeFromCheckpoint && o.CheckpointPath == null)
+                throw new ArgumentException("ResumeFromCheckpoint needs CheckpointPath: set the file to resume from.", nameof(o.ResumeFromCheckpoint));
             if (o is MlpClassificationOptionsBase c && !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1))
                 throw Out(nameof(c.LabelSmoothing), c.LabelSmoothing, "must be in [0, 1).");
             if (string.IsNullOrWhiteSpace(o.FeatureColumnName))

@@ -37,6 +37,13 @@ namespace MlNetMlp.Training
         private TargetScaling _scaling = TargetScaling.Identity;
         private int _epoch;
 
+        /// <summary>Epochs streamed so far (each epoch's shuffle seed derives from it); set when resuming a checkpoint.</summary>
+        internal int EpochsDone
+        {
+            get => _epoch;
+            set => _epoch = value;
+        }
+
         private StreamingTrainingSet(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, int columns, bool sparse,
             int poolRows, Func<DataViewRowId, bool> include, RowTargets targets, long[] missing, float[] sample, int sampleRows,
             float[] largest, bool canShuffle)
