@@ -8,7 +8,9 @@
 #  4. rank 1 exits (exit code 3), then crashes (FailFast), during epoch 2: mpirun must end the job with an error
 #     within 120 s, not hang;
 #  5. with checkpoints: rank 1 exits during epoch 4, the same command run again resumes from the last checkpoint
-#     and ends with the weights of the uninterrupted run (2), bit for bit.
+#     and ends with the weights of the uninterrupted run (2), bit for bit;
+#  6. the sparse text path (Debian's package list, 16,000 rows, FeaturizeText: CSR rows, row-sparse gradient exchange):
+#     one process against mpirun -np 2 (accuracy and log-loss within 0.01) and MPI against in-process ranks (bit-identical).
 # Needs: apt-get install openmpi-bin libopenmpi-dev (the shim libmlnetmlp_mpi is built when cmake finds MPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,4 +77,25 @@ mpirun -np 2 --oversubscribe dotnet "$app" "${common[@]}" --checkpoint "$out/job
 grep -q "resuming from the checkpoint" "$out/ckpt-resume.log" || { echo "the second job did not resume"; exit 1; }
 cmp "$out/w-mpi.bin" "$out/w-resumed.bin" || { echo "the resumed job's weights differ from the uninterrupted job's"; exit 1; }
 echo "  resumed after a failure: bit-identical to the uninterrupted run"
+echo "== sparse text: Debian packages, 16,000 rows"
+text=build/debian-packages.tsv
+[ -f "$text" ] || python3 scripts/debian-packages-export.py "$text"
+textargs=(--text "$text" --rows 16000 --epochs 10 --hidden 128 --out "$out/text")
+dotnet "$app" "${textargs[@]}" --threads 1 --weights "$out/t-1.bin" > "$out/text-one.log"
+tail -1 "$out/text-one.log"
+mpirun -np 2 --oversubscribe dotnet "$app" "${textargs[@]}" --weights "$out/t-mpi.bin" > "$out/text-mpi.log"
+grep -aoE "rank [0-9]: .*|test accuracy.*" "$out/text-mpi.log"
+dotnet "$app" "${textargs[@]}" --ranks 2 --weights "$out/t-threads.bin" > "$out/text-threads.log"
+python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def metric(name, what):
+    return float(re.search(what + r" ([0-9.]+)", open(f"{out}/{name}").read()).group(1))
+for what in ("test accuracy", "log-loss"):
+    one, mpi = metric("text-one.log", what), metric("text-mpi.log", what)
+    print(f"sparse text, 2 MPI ranks against one process: {what} {mpi:.4f} vs {one:.4f}")
+    assert abs(one - mpi) <= 0.01, f"{what} differs by more than 0.01"
+assert open(f"{out}/t-mpi.bin", "rb").read() == open(f"{out}/t-threads.bin", "rb").read(), "sparse: MPI and in-process ranks differ"
+print("sparse text: MPI ranks and in-process ranks: bit-identical weights")
+PY
 echo "mpi check passed"

@@ -285,6 +285,25 @@ static void fuzz_csr(reader *r)
     double ls, ms, wsum;
     const int32_t ev = mlp_trainer_evaluate_csr(t, &x, use_idx ? idx : NULL, count, labels, NULL, NULL, &ls, &ms, &wsum);
     if ((ev == MLP_OK) != valid) fail();
+    /* the data-parallel split: a fuzzed union of columns and rows is applied exactly when the columns are distinct,
+     * ascending and in range and every value is finite */
+    const int32_t *own_cols;
+    float *own_rows;
+    int64_t own_count;
+    if (mlp_trainer_sparse_gradient(t, &own_cols, &own_rows, &own_count) != MLP_OK || own_count < 0) fail();
+    static int32_t union_cols[16];
+    const int64_t union_count = (int64_t)(byte(r) % 17) - (byte(r) == 0xFF);
+    int union_ok = union_count >= 0 && union_count <= inputs;
+    for (int64_t i = 0; i < 16; ++i) union_cols[i] = (int32_t)(byte(r) % (inputs + 3)) - 1;
+    for (int64_t i = 0; union_ok && i < union_count; ++i)
+        union_ok = union_cols[i] >= 0 && union_cols[i] < inputs && (i == 0 || union_cols[i] > union_cols[i - 1]);
+    for (int64_t i = 0; union_ok && i < union_count * hidden; ++i) union_ok = isfinite(buf_a[i]);
+    float *dense;
+    int64_t dense_count;
+    if (mlp_trainer_gradient_buffer(t, &dense, &dense_count) != MLP_OK) fail();
+    for (int64_t i = 0; union_ok && i < dense_count; ++i) union_ok = isfinite(dense[i]);
+    const int32_t as = mlp_trainer_apply_sparse_gradient(t, union_cols, buf_a, union_count);
+    if ((as == MLP_OK) != union_ok) fail();
     if (mlp_trainer_sync(t) != MLP_OK) fail();
     mlp_trainer_destroy(t);
     mlp_network_destroy(net);

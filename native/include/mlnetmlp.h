@@ -264,12 +264,24 @@ MLP_API int32_t mlp_trainer_sync(mlp_trainer *trainer);
  * data-loss gradient of that batch for every parameter, in the network's parameter order (per layer its weights, then
  * its biases; *count floats), as a mean over the batch's rows (scaled by 1 / batch_rows); no L2 term and no weight
  * decay, which the update adds. The caller may rewrite it in place (e.g. sum it across processes, each share scaled
- * by its rows / the global batch's rows) and then call mlp_trainer_apply_gradient. Dense-input trainers only. */
+ * by its rows / the global batch's rows) and then call mlp_trainer_apply_gradient. A sparse-input trainer's buffer
+ * starts after the first layer's weights (their gradient is row-sparse: mlp_trainer_sparse_gradient). */
 MLP_API int32_t mlp_trainer_gradient_buffer(mlp_trainer *trainer, float **gradient, int64_t *count);
 /* The optimizer update from the gradient buffer: exactly the update mlp_trainer_step(update = 1) makes after its
  * backward pass (step size, bias correction and step count, L2, weight decay, rate factors, input scale). Fails with
  * MLP_ERR_NOT_FINITE, changing nothing, when the buffer holds a NaN or infinity. Dense-input trainers only. */
 MLP_API int32_t mlp_trainer_apply_gradient(mlp_trainer *trainer);
+/* Sparse-input trainers, data-parallel: after mlp_trainer_step_csr (update 0) the first layer's gradient is *count rows
+ * (one per column the batch touched, *columns ascending) of sizes[1] floats at *rows, scaled like the gradient buffer.
+ * The arrays are the trainer's own, valid until its next call. */
+MLP_API int32_t mlp_trainer_sparse_gradient(mlp_trainer *trainer, const int32_t **columns, float **rows, int64_t *count);
+/* The update of a sparse-input trainer from the gradient buffer and a first-layer gradient of `count` rows for the
+ * given columns (distinct, ascending; e.g. the union of several processes' batches with their summed rows, or the
+ * trainer's own arrays): exactly the update mlp_trainer_step_csr(update = 1) makes when the columns are its batch's
+ * (the rows it lists get their lazy weight decay and the optimizer step, the others owe the step's decay). Fails
+ * with MLP_ERR_NOT_FINITE, changing nothing, when a gradient value is a NaN or infinity. */
+MLP_API int32_t mlp_trainer_apply_sparse_gradient(mlp_trainer *trainer, const int32_t *columns, const float *rows,
+                                                  int64_t count);
 /* Checkpoints: the trainer's optimizer state as bytes (Adam's step count and moments or SGD's velocity, the input
  * scales with their moments and raw first-layer weights, a sparse first layer's lazy weight-decay bookkeeping). With
  * the network's weights it resumes training exactly where it stopped: restore the weights, create a trainer of the

@@ -148,6 +148,18 @@ int32_t mlp_sparse_batch_build(mlp_sparse_batch *b, const mlp_csr *x, const int3
     return MLP_OK;
 }
 
+int32_t mlp_sparse_batch_set_columns(mlp_sparse_batch *b, const int32_t *columns, int64_t count)
+{
+    mlp_sparse_batch_clear(b);
+    if (!grow((void **)&b->slot_column, &b->capacity_column, count + 1, sizeof(int32_t)) ||
+        !grow((void **)&b->slot_start, &b->capacity_start, count + 2, sizeof(int64_t)))
+        return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory for %lld first-layer rows", (long long)count);
+    if (count > 0) memcpy(b->slot_column, columns, (size_t)count * sizeof(int32_t));
+    memset(b->slot_start, 0, (size_t)(count + 1) * sizeof(int64_t));
+    b->slots = count;
+    return MLP_OK;
+}
+
 void mlp_sparse_batch_clear(mlp_sparse_batch *b)
 {
     for (int64_t s = 0; s < b->slots; ++s) b->slot_of[b->slot_column[s]] = -1;

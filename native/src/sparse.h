@@ -40,6 +40,9 @@ void mlp_sparse_batch_free(mlp_sparse_batch *b);
 /* Builds the batch's columns from rows [0, count) of x (already checked); MLP_ERR_OUT_OF_MEMORY if a buffer cannot
  * grow. */
 int32_t mlp_sparse_batch_build(mlp_sparse_batch *b, const mlp_csr *x, const int32_t *rows, int64_t count);
+/* Makes the batch's slots the given columns (ascending, distinct, checked by the caller) with no entries: the union of
+ * several processes' batches, for an update from their summed gradient. MLP_ERR_OUT_OF_MEMORY if a buffer cannot grow. */
+int32_t mlp_sparse_batch_set_columns(mlp_sparse_batch *b, const int32_t *columns, int64_t count);
 /* Resets slot_of for the next batch. */
 void mlp_sparse_batch_clear(mlp_sparse_batch *b);
 

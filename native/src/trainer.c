@@ -399,26 +399,104 @@ MLP_API int32_t mlp_trainer_gradient_buffer(mlp_trainer *trainer, float **gradie
     MLP_CHECK_NOT_NULL(trainer);
     MLP_CHECK_NOT_NULL(gradient);
     MLP_CHECK_NOT_NULL(count);
-    MLP_CHECK(!trainer->config.sparse_input,
-              "a sparse-input trainer has no dense gradient buffer (its first layer's gradient is row-sparse)");
     *gradient = trainer->grads;
-    *count = trainer->net->parameter_count;
+    *count = trainer->net->parameter_count - trainer->grads_shift;
     return MLP_OK;
+}
+
+/* The first non-finite element of values[0, n), or -1. */
+static int64_t first_not_finite(const float *values, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i)
+        if (!isfinite(values[i])) return i;
+    return -1;
+}
+
+/* The optimizer update from the gradient buffer (and, sparse, the batch's slot rows in sparse_grad). */
+static void apply_update(mlp_trainer *t)
+{
+    const int64_t np = t->net->parameter_count;
+    mlp_update_task u = {t, next_step_size(t)};
+    const double decay_step_log = mlp_log1p(-(double)t->config.learning_rate * t->weight_rate[0] * t->config.weight_decay);
+    mlp_parallel((double)np < 2e5 ? 1 : t->threads, mlp_update_task_run, &u);
+    t->step_count++;
+    if (t->config.sparse_input) { /* as run_pass: the updated rows are up to date, the others owe this step's decay */
+        t->decay_log += decay_step_log;
+        for (int64_t s = 0; s < t->batch.slots; ++s) t->row_decay_log[t->batch.slot_column[s]] = t->decay_log;
+    }
 }
 
 MLP_API int32_t mlp_trainer_apply_gradient(mlp_trainer *trainer)
 {
     mlp_clear_error();
     MLP_CHECK_NOT_NULL(trainer);
-    MLP_CHECK(!trainer->config.sparse_input, "mlp_trainer_apply_gradient needs a dense-input trainer");
-    const int64_t np = trainer->net->parameter_count;
-    for (int64_t i = 0; i < np; ++i)
-        if (!isfinite(trainer->grads[i]))
-            return mlp_fail(MLP_ERR_NOT_FINITE, "gradient element %lld is not finite (%g)", (long long)i,
-                            (double)trainer->grads[i]);
-    mlp_update_task u = {trainer, next_step_size(trainer)};
-    mlp_parallel((double)np < 2e5 ? 1 : trainer->threads, mlp_update_task_run, &u);
-    trainer->step_count++;
+    MLP_CHECK(!trainer->config.sparse_input,
+              "a sparse-input trainer's first layer has a row-sparse gradient: use mlp_trainer_apply_sparse_gradient");
+    const int64_t bad = first_not_finite(trainer->grads, trainer->net->parameter_count);
+    if (bad >= 0)
+        return mlp_fail(MLP_ERR_NOT_FINITE, "gradient element %lld is not finite (%g)", (long long)bad,
+                        (double)trainer->grads[bad]);
+    apply_update(trainer);
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_trainer_sparse_gradient(mlp_trainer *trainer, const int32_t **columns, float **rows, int64_t *count)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    MLP_CHECK_NOT_NULL(columns);
+    MLP_CHECK_NOT_NULL(rows);
+    MLP_CHECK_NOT_NULL(count);
+    MLP_CHECK(trainer->config.sparse_input, "only a sparse-input trainer has a row-sparse first-layer gradient");
+    *columns = trainer->batch.slot_column;
+    *rows = trainer->sparse_grad;
+    *count = trainer->batch.slots;
+    return MLP_OK;
+}
+
+MLP_API int32_t mlp_trainer_apply_sparse_gradient(mlp_trainer *trainer, const int32_t *columns, const float *rows,
+                                                  int64_t count)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    mlp_trainer *t = trainer;
+    MLP_CHECK(t->config.sparse_input, "mlp_trainer_apply_sparse_gradient needs a sparse-input trainer");
+    const int64_t in = t->net->sizes[0], h = t->net->sizes[1];
+    MLP_CHECK(count >= 0 && count <= in, "count must be in [0, %lld] (the first layer's rows), got %lld", (long long)in,
+              (long long)count);
+    MLP_CHECK(count == 0 || (columns && rows), "columns and rows must not be NULL when count > 0");
+    for (int64_t i = 0; i < count; ++i)
+        MLP_CHECK(columns[i] >= 0 && columns[i] < in && (i == 0 || columns[i] > columns[i - 1]),
+                  "columns must be distinct, ascending and in [0, %lld): columns[%lld] = %d", (long long)in, (long long)i,
+                  (int)columns[i]);
+    int64_t bad = first_not_finite(t->grads, t->net->parameter_count - t->grads_shift);
+    if (bad >= 0)
+        return mlp_fail(MLP_ERR_NOT_FINITE, "gradient element %lld is not finite (%g)", (long long)bad, (double)t->grads[bad]);
+    if ((bad = first_not_finite(rows, count * h)) >= 0)
+        return mlp_fail(MLP_ERR_NOT_FINITE, "first-layer gradient row %lld (column %d) is not finite", (long long)(bad / h),
+                        (int)columns[bad / h]);
+    /* the caller may pass the trainer's own arrays (mlp_trainer_sparse_gradient): they are moved, never freed first */
+    if (count > t->sparse_grad_rows) {
+        float *grown = malloc((size_t)count * (size_t)h * sizeof(float));
+        if (!grown)
+            return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory for the gradient of %lld first-layer rows", (long long)count);
+        memcpy(grown, rows, (size_t)(count * h) * sizeof(float));
+        free(t->sparse_grad);
+        t->sparse_grad = grown;
+        t->sparse_grad_rows = count;
+    } else if (count > 0) {
+        memmove(t->sparse_grad, rows, (size_t)(count * h) * sizeof(float));
+    }
+    if (columns != t->batch.slot_column || count != t->batch.slots) {
+        int32_t *own = count > 0 ? malloc((size_t)count * sizeof(int32_t)) : NULL;
+        if (count > 0 && !own) return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory for %lld columns", (long long)count);
+        if (count > 0) memcpy(own, columns, (size_t)count * sizeof(int32_t));
+        const int32_t status = mlp_sparse_batch_set_columns(&t->batch, own, count);
+        free(own);
+        if (status != MLP_OK) return status;
+    }
+    for (int64_t s = 0; s < t->batch.slots; ++s) mlp_trainer_catch_up_row(t, t->batch.slot_column[s]);
+    apply_update(t);
     return MLP_OK;
 }
 

@@ -1,4 +1,5 @@
-// Synchronous data-parallel training of the multiclass MLP on Fashion-MNIST (installed, else the embedded subset).
+// Synchronous data-parallel training of the multiclass MLP on Fashion-MNIST (installed, else the embedded subset), or
+// with --text on Debian's package list (sparse text features: the ranks exchange row-sparse first-layer gradients).
 //
 //   mpirun -np 2 dotnet samples/DistributedTraining/bin/Release/net10.0/DistributedTraining.dll [options]
 //   dotnet run -c Release --project samples/DistributedTraining -- --ranks 2      (ranks on threads, no MPI)
@@ -10,7 +11,8 @@
 //          --ensemble N (default 1), --out DIR (default build/distributed), --weights FILE (write the first layer's
 //          weights, to compare runs), --fail-rank R --fail-epoch E [--fail-hard] (rank R exits, or crashes, during
 //          epoch E: the others must stop), --checkpoint FILE (write a checkpoint after every epoch; resume from it
-//          when it exists: run the same command again after a failure).
+//          when it exists: run the same command again after a failure), --text FILE [--rows N] (the package list exported
+//          by scripts/debian-packages-export.py, its first N rows: section from package name + description).
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -21,8 +23,8 @@ using FashionMnist;
 using Microsoft.ML;
 using MlNetMlp;
 
-string dataDir = null, outDir = "build/distributed", weightsFile = null, checkpoint = null;
-int epochs = 10, ensemble = 1, inProcessRanks = 0, failRank = -1, failEpoch = 0;
+string dataDir = null, outDir = "build/distributed", weightsFile = null, checkpoint = null, textFile = null;
+int epochs = 10, ensemble = 1, inProcessRanks = 0, failRank = -1, failEpoch = 0, textRows = 0;
 bool failHard = false;
 int? threads = null;
 int[] hidden = { 256, 128 };
@@ -44,11 +46,13 @@ for (int i = 0; i < args.Length; i++)
         case "--fail-epoch": failEpoch = NextInt(); break;
         case "--fail-hard": failHard = true; break;
         case "--checkpoint": checkpoint = Next(); break;
+        case "--text": textFile = Next(); break;
+        case "--rows": textRows = NextInt(); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]} (see the comment at the top of Program.cs)"); return 2;
     }
 }
 
-var data = Dataset.Load(dataDir);
+var data = textFile == null ? Dataset.Load(dataDir) : null;
 if (inProcessRanks > 1)
 {
     var ranks = MlpInProcessCommunicator.Create(inProcessRanks);
@@ -67,9 +71,7 @@ int Train(IMlpCommunicator comm)
 {
     int rank = comm?.Rank ?? 0, size = comm?.Size ?? 1;
     var ml = new MLContext(seed: 1);
-    int features = data.Train[0].Features.Length;
-    var train = Dataset.ToDataView(ml, data.Train, features);
-    var test = Dataset.ToDataView(ml, data.Test, features);
+    var (train, test, prefix, description) = textFile == null ? FashionMnistTask(ml) : TextTask(ml);
     double communication = 0;
     var timed = comm == null ? null : new TimedCommunicator(comm);
     var epochEnds = new System.Collections.Generic.List<(double Elapsed, double Communication)>();
@@ -98,11 +100,11 @@ int Train(IMlpCommunicator comm)
         },
     };
     if (rank == 0)
-        Console.WriteLine($"{data.Description}: {data.Train.Length} training rows, {size} rank(s) ({(comm == null ? "one process" : comm.GetType().Name)}), " +
+        Console.WriteLine($"{description}, {size} rank(s) ({(comm == null ? "one process" : comm.GetType().Name)}), " +
             $"{options.NumberOfThreads?.ToString(CultureInfo.InvariantCulture) ?? "all"} thread(s) per rank");
     if (rank == 0 && checkpoint != null)
         Console.WriteLine(File.Exists(checkpoint) ? $"resuming from the checkpoint {checkpoint}" : $"checkpoints to {checkpoint}");
-    var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.Mlp(options));
+    var pipeline = prefix.Append(ml.MulticlassClassification.Trainers.Mlp(options));
     var clock = Stopwatch.StartNew();
     var model = pipeline.Fit(train);
     double seconds = clock.Elapsed.TotalSeconds;
@@ -127,6 +129,33 @@ int Train(IMlpCommunicator comm)
             File.WriteAllBytes(weightsFile, w.SelectMany(BitConverter.GetBytes).ToArray());
     }
     return 0;
+}
+
+(IDataView Train, IDataView Test, IEstimator<ITransformer> Prefix, string Description) FashionMnistTask(MLContext ml)
+{
+    int features = data.Train[0].Features.Length;
+    return (Dataset.ToDataView(ml, data.Train, features), Dataset.ToDataView(ml, data.Test, features),
+        ml.Transforms.Conversion.MapValueToKey("Label"), $"{data.Description}: {data.Train.Length} training rows");
+}
+
+// every rank fits the same featurizer on the same rows: the same sparse columns everywhere
+(IDataView Train, IDataView Test, IEstimator<ITransformer> Prefix, string Description) TextTask(MLContext ml)
+{
+    IDataView rows = ml.Data.LoadFromTextFile<PackageRow>(textFile, separatorChar: '\t', hasHeader: true, allowQuoting: false);
+    if (textRows > 0)
+        rows = ml.Data.TakeRows(rows, textRows);
+    var split = ml.Data.TrainTestSplit(rows, testFraction: 0.2, seed: 1);
+    var prefix = ml.Transforms.Conversion.MapValueToKey("Label", nameof(PackageRow.Section))
+        .Append(ml.Transforms.Text.FeaturizeText("Features", new Microsoft.ML.Transforms.Text.TextFeaturizingEstimator.Options(), nameof(PackageRow.Package), nameof(PackageRow.Description)));
+    return (ml.Data.Cache(split.TrainSet), split.TestSet, prefix, $"Debian packages ({textFile}{(textRows > 0 ? $", first {textRows} rows" : "")}), sparse text features");
+}
+
+/// <summary>A package of the exported list (scripts/debian-packages-export.py).</summary>
+sealed class PackageRow
+{
+    [Microsoft.ML.Data.LoadColumn(0)] public string Section { get; set; }
+    [Microsoft.ML.Data.LoadColumn(1)] public string Package { get; set; }
+    [Microsoft.ML.Data.LoadColumn(2)] public string Description { get; set; }
 }
 
 /// <summary>Times the collectives (the communication share of an epoch).</summary>

@@ -145,8 +145,8 @@ namespace MlNetMlp
         /// the ranks sum their gradients through this communicator, so all hold the same weights after every step and
         /// stop at the same epoch. Rank 0's initial weights are broadcast. Default (null): one process.
         /// <see cref="MlpMpiCommunicator"/> runs on MPI (<c>mpirun -np N</c>); <see cref="MlpInProcessCommunicator"/> on
-        /// threads of one process. This release supports dense data held in memory (not <see cref="MlpDataMode.Streaming"/>
-        /// or sparse inputs).</summary>
+        /// threads of one process. Dense and sparse inputs are supported; streamed data (<see cref="MlpDataMode.Streaming"/>)
+        /// not in this release.</summary>
         public IMlpCommunicator Communicator;
 
         /// <summary>A file training writes a checkpoint to every <see cref="CheckpointInterval"/> epochs and when it

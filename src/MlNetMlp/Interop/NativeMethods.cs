@@ -132,6 +132,10 @@ namespace MlNetMlp.Interop
         internal static partial int mlp_trainer_gradient_buffer(TrainerHandle trainer, out float* gradient, out long count);
         [LibraryImport(LibraryName)]
         internal static partial int mlp_trainer_apply_gradient(TrainerHandle trainer);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_trainer_sparse_gradient(TrainerHandle trainer, out int* columns, out float* rows, out long count);
+        [LibraryImport(LibraryName)]
+        internal static partial int mlp_trainer_apply_sparse_gradient(TrainerHandle trainer, int* columns, float* rows, long count);
         [LibraryImport(LibraryName)] internal static partial int mlp_trainer_state_size(TrainerHandle trainer, out long bytes);
         [LibraryImport(LibraryName)] internal static partial int mlp_trainer_get_state(TrainerHandle trainer, byte* state, long bytes);
         [LibraryImport(LibraryName)] internal static partial int mlp_trainer_set_state(TrainerHandle trainer, byte* state, long bytes);

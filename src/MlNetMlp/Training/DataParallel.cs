@@ -8,7 +8,7 @@ namespace MlNetMlp.Training
     /// <summary>The pieces of synchronous data-parallel training that touch the communicator: the initial weights from
     /// rank 0, each rank's share of a global minibatch, the fused gradient allreduce of all members, and reduced sums.
     /// The epoch loop (<see cref="MlpTrainingLoop"/>) decides when they run.</summary>
-    internal sealed unsafe class DataParallel
+    internal sealed unsafe partial class DataParallel
     {
         private readonly IMlpCommunicator _comm;
         private float[] _fused;
@@ -97,13 +97,16 @@ namespace MlNetMlp.Training
                     _fused.AsSpan(m * n, n).CopyTo(Gradient(trainers[m]));
             }
             foreach (var t in trainers)
-            {
-                int status = NativeMethods.mlp_trainer_apply_gradient(t);
-                if (status == NativeMethods.StatusNotFinite)
-                    throw new InvalidOperationException("The training loss or gradient became non-finite on this or another rank " +
-                        $"({Native.LastError}): the learning rate is probably too high or the features are not normalized.");
-                Native.Check(status);
-            }
+                CheckApplied(NativeMethods.mlp_trainer_apply_gradient(t));
+        }
+
+        /// <summary>The status of an update from reduced gradients: a NaN from any rank stops them all alike.</summary>
+        private static void CheckApplied(int status)
+        {
+            if (status == NativeMethods.StatusNotFinite)
+                throw new InvalidOperationException("The training loss or gradient became non-finite on this or another rank " +
+                    $"({Native.LastError}): the learning rate is probably too high or the features are not normalized.");
+            Native.Check(status);
         }
 
         /// <summary>Reduced (loss, metric, weight) sums, identical on every rank.</summary>
@@ -143,7 +146,7 @@ namespace MlNetMlp.Training
         }
 
         /// <summary>g *= share (zero when the rank had no rows of this batch; a NaN stays a NaN).</summary>
-        private static void Scale(Span<float> g, float share, int localRows)
+        internal static void Scale(Span<float> g, float share, int localRows)
         {
             if (localRows == 0)
             {

@@ -17,9 +17,9 @@ namespace MlNetMlp.Training
                 return null;
             if (comm.Rank < 0 || comm.Rank >= comm.Size)
                 throw _ch.Except($"Communicator: rank {comm.Rank} is outside [0, {comm.Size}).");
-            if (train.Set is StreamingTrainingSet || train.Set.IsSparse)
-                throw _ch.ExceptNotSupp("Communicator: data-parallel training supports dense data held in memory in this release; these data " +
-                    $"are {(train.Set is StreamingTrainingSet ? "streamed (use DataMode = InMemory)" : "stored sparse (CSR)")}.");
+            if (train.Set is StreamingTrainingSet)
+                throw _ch.ExceptNotSupp("Communicator: data-parallel training supports data held in memory in this release; these data " +
+                    "are streamed (use DataMode = InMemory).");
             var ranks = new DataParallel(comm);
             ranks.BroadcastWeights(networks);
             _ch.Info($"Data-parallel training: rank {comm.Rank} of {comm.Size}, a share of every global minibatch of {_plan.BatchSize} rows.");
@@ -61,7 +61,10 @@ namespace MlNetMlp.Training
                     Compute(0);
                 else
                     SideBySide.For(count, parallel, Compute);
-                ranks.AllReduceAndApply(trainers, local, rows);
+                if (set.IsSparse)
+                    ranks.AllReduceAndApplySparse(trainers, local, rows, members[0].Network.Sizes[0], members[0].Network.Sizes[1]);
+                else
+                    ranks.AllReduceAndApply(trainers, local, rows);
             }
             ranks.Sum(losses);
             for (int m = 0; m < count; m++)
