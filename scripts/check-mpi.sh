@@ -10,7 +10,9 @@
 #  5. with checkpoints: rank 1 exits during epoch 4, the same command run again resumes from the last checkpoint
 #     and ends with the weights of the uninterrupted run (2), bit for bit;
 #  6. the sparse text path (Debian's package list, 16,000 rows, FeaturizeText: CSR rows, row-sparse gradient exchange):
-#     one process against mpirun -np 2 (accuracy and log-loss within 0.01) and MPI against in-process ranks (bit-identical).
+#     one process against mpirun -np 2 (accuracy and log-loss within 0.01) and MPI against in-process ranks (bit-identical);
+#  7. sharded and streamed: every rank streams only its shard of Fashion-MNIST (DataSharding = ByRowId): accuracy within
+#     0.02 of one process (other minibatches: not the same run), MPI against in-process ranks bit-identical.
 # Needs: apt-get install openmpi-bin libopenmpi-dev (the shim libmlnetmlp_mpi is built when cmake finds MPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,5 +99,20 @@ for what in ("test accuracy", "log-loss"):
     assert abs(one - mpi) <= 0.01, f"{what} differs by more than 0.01"
 assert open(f"{out}/t-mpi.bin", "rb").read() == open(f"{out}/t-threads.bin", "rb").read(), "sparse: MPI and in-process ranks differ"
 print("sparse text: MPI ranks and in-process ranks: bit-identical weights")
+PY
+echo "== every rank streams its own shard"
+mpirun -np 2 --oversubscribe dotnet "$app" "${common[@]}" --shard --stream --weights "$out/w-shard-mpi.bin" | tee "$out/shard-mpi.log" \
+  | grep -aoE "rank [0-9]: .*|test accuracy.*"
+dotnet "$app" "${common[@]}" --ranks 2 --shard --stream --weights "$out/w-shard-threads.bin" > "$out/shard-threads.log"
+python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def metric(name, what):
+    return float(re.search(what + r" ([0-9.]+)", open(f"{out}/{name}").read()).group(1))
+one, mpi = metric("one.log", "test accuracy"), metric("shard-mpi.log", "test accuracy")
+print(f"sharded + streamed, 2 MPI ranks against one process: test accuracy {mpi:.4f} vs {one:.4f}")
+assert abs(one - mpi) <= 0.02, "sharded accuracy differs by more than 0.02"
+assert open(f"{out}/w-shard-mpi.bin", "rb").read() == open(f"{out}/w-shard-threads.bin", "rb").read(), "sharded: MPI and in-process ranks differ"
+print("sharded + streamed: MPI ranks and in-process ranks: bit-identical weights")
 PY
 echo "mpi check passed"

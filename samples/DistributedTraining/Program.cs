@@ -12,7 +12,8 @@
 //          weights, to compare runs), --fail-rank R --fail-epoch E [--fail-hard] (rank R exits, or crashes, during
 //          epoch E: the others must stop), --checkpoint FILE (write a checkpoint after every epoch; resume from it
 //          when it exists: run the same command again after a failure), --text FILE [--rows N] (the package list exported
-//          by scripts/debian-packages-export.py, its first N rows: section from package name + description).
+//          by scripts/debian-packages-export.py, its first N rows: section from package name + description),
+//          --shard (every rank reads only its shard: DataSharding = ByRowId), --stream (DataMode = Streaming).
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -25,7 +26,7 @@ using MlNetMlp;
 
 string dataDir = null, outDir = "build/distributed", weightsFile = null, checkpoint = null, textFile = null;
 int epochs = 10, ensemble = 1, inProcessRanks = 0, failRank = -1, failEpoch = 0, textRows = 0;
-bool failHard = false;
+bool failHard = false, shard = false, stream = false;
 int? threads = null;
 int[] hidden = { 256, 128 };
 for (int i = 0; i < args.Length; i++)
@@ -47,6 +48,8 @@ for (int i = 0; i < args.Length; i++)
         case "--fail-hard": failHard = true; break;
         case "--checkpoint": checkpoint = Next(); break;
         case "--text": textFile = Next(); break;
+        case "--shard": shard = true; break;
+        case "--stream": stream = true; break;
         case "--rows": textRows = NextInt(); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]} (see the comment at the top of Program.cs)"); return 2;
     }
@@ -84,6 +87,8 @@ int Train(IMlpCommunicator comm)
         EarlyStoppingPatience = 0, // the test set below is for reporting only
         Communicator = timed,
         CheckpointPath = checkpoint,
+        DataSharding = shard ? MlpDataSharding.ByRowId : MlpDataSharding.Replicated,
+        DataMode = stream ? MlpDataMode.Streaming : MlpDataMode.Auto,
         ResumeFromCheckpoint = checkpoint != null,
         EpochCallback = report =>
         {
@@ -101,7 +106,8 @@ int Train(IMlpCommunicator comm)
     };
     if (rank == 0)
         Console.WriteLine($"{description}, {size} rank(s) ({(comm == null ? "one process" : comm.GetType().Name)}), " +
-            $"{options.NumberOfThreads?.ToString(CultureInfo.InvariantCulture) ?? "all"} thread(s) per rank");
+            $"{options.NumberOfThreads?.ToString(CultureInfo.InvariantCulture) ?? "all"} thread(s) per rank" +
+            (shard && size > 1 ? ", every rank reads its shard" : "") + (stream ? ", streamed" : ""));
     if (rank == 0 && checkpoint != null)
         Console.WriteLine(File.Exists(checkpoint) ? $"resuming from the checkpoint {checkpoint}" : $"checkpoints to {checkpoint}");
     var pipeline = prefix.Append(ml.MulticlassClassification.Trainers.Mlp(options));

@@ -88,4 +88,21 @@ namespace MlNetMlp
         /// at a sample, two minibatches and the shuffle pool, whatever the data size.</summary>
         Streaming = 2,
     }
+
+    /// <summary>How the ranks of data-parallel training (<see cref="MlpTrainerOptionsBase.Communicator"/>) divide the
+    /// training rows.</summary>
+    public enum MlpDataSharding
+    {
+        /// <summary>Every rank reads every row and trains on its share of each global minibatch: the ranks see the
+        /// minibatches one process would, at the memory (or reading time, streamed) of all rows per rank.</summary>
+        Replicated = 0,
+        /// <summary>Every rank passes the same data and reads only its shard: the rows whose row id hashes to its rank
+        /// (disjoint, together every row), in memory or streamed. Each epoch every rank reshuffles its shard, and every
+        /// global minibatch takes a share from each shard in proportion to its size. The input preprocessing is fitted
+        /// on rank 0's shard and broadcast; row counts, missing-value counts and target statistics are reduced.</summary>
+        ByRowId = 1,
+        /// <summary>The data each rank passes are already its own shard (its own files, say): disjoint, together the
+        /// training set; otherwise as <see cref="ByRowId"/>.</summary>
+        PrePartitioned = 2,
+    }
 }

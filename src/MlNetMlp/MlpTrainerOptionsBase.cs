@@ -145,9 +145,13 @@ namespace MlNetMlp
         /// the ranks sum their gradients through this communicator, so all hold the same weights after every step and
         /// stop at the same epoch. Rank 0's initial weights are broadcast. Default (null): one process.
         /// <see cref="MlpMpiCommunicator"/> runs on MPI (<c>mpirun -np N</c>); <see cref="MlpInProcessCommunicator"/> on
-        /// threads of one process. Dense and sparse inputs are supported; streamed data (<see cref="MlpDataMode.Streaming"/>)
-        /// not in this release.</summary>
+        /// threads of one process. Dense and sparse inputs, in memory or streamed; streamed data need sharded reading
+        /// (<see cref="DataSharding"/>).</summary>
         public IMlpCommunicator Communicator;
+
+        /// <summary>With a <see cref="Communicator"/> of several ranks: whether every rank reads all training rows or only
+        /// its shard (<see cref="MlpDataSharding"/>). Default: <see cref="MlpDataSharding.Replicated"/>.</summary>
+        public MlpDataSharding DataSharding = MlpDataSharding.Replicated;
 
         /// <summary>A file training writes a checkpoint to every <see cref="CheckpointInterval"/> epochs and when it
         /// ends: the weights, the optimizer state (Adam's moments and step count, SGD's velocity), the epoch counter,

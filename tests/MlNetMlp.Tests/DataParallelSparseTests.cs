@@ -53,11 +53,16 @@ namespace MlNetMlp.Tests
             return (ml.MulticlassClassification.Trainers.Mlp(options).Fit(Data(ml)).Model, log);
         }
 
-        private static MlpModelParameters[] OnRanks(int ranks, int members = 1)
+        private static MlpModelParameters[] OnRanks(int ranks, int members = 1, Action<MlpMulticlassTrainer.Options> change = null)
         {
             var comms = MlpInProcessCommunicator.Create(ranks, TimeSpan.FromSeconds(30));
             var models = new MlpModelParameters[ranks];
-            Parallel.For(0, ranks, new ParallelOptions { MaxDegreeOfParallelism = ranks }, r => models[r] = Fit(Options(comms[r], members)).Model);
+            Parallel.For(0, ranks, new ParallelOptions { MaxDegreeOfParallelism = ranks }, r =>
+            {
+                var o = Options(comms[r], members);
+                change?.Invoke(o);
+                models[r] = Fit(o).Model;
+            });
             return models;
         }
 
@@ -96,6 +101,17 @@ namespace MlNetMlp.Tests
             Assert.That(AllWeights(dense[2]), Is.EqualTo(AllWeights(dense[0])), "ranks agree on the dense path");
             double worst = AllWeights(dense[0]).Zip(AllWeights(gathered[0]), (a, b) => Math.Abs(a - b)).Max();
             Assert.That(worst, Is.LessThan(1e-6), $"dense-union against gathered-union exchange: {worst:G3}");
+        }
+
+        [TestCase(MlpDataMode.InMemory)]
+        [TestCase(MlpDataMode.Streaming)]
+        public void ShardedSparseRanksAgreeAndTrainLikeOneProcess(MlpDataMode mode)
+        {
+            var (alone, _) = Fit(Options(null));
+            var models = OnRanks(2, change: o => { o.DataSharding = MlpDataSharding.ByRowId; o.DataMode = mode; });
+            Assert.That(AllWeights(models[1]), Is.EqualTo(AllWeights(models[0])), "both ranks hold the same weights");
+            double last = models[0].TrainingHistory.Last().TrainingLoss, single = alone.TrainingHistory.Last().TrainingLoss;
+            Assert.That(last, Is.EqualTo(single).Within(0.1 * single + 0.02), "the sharded ranks' final training loss");
         }
     }
 }

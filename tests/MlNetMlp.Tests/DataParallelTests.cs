@@ -193,7 +193,7 @@ namespace MlNetMlp.Tests
             var streamed = Options(comms[0]);
             streamed.DataMode = MlpDataMode.Streaming;
             var e = Assert.Catch<Exception>(() => ml.MulticlassClassification.Trainers.Mlp(streamed).Fit(data));
-            Assert.That(e.Message, Does.Contain("data held in memory").And.Contain("DataMode = InMemory"));
+            Assert.That(e.Message, Does.Contain("DataSharding = ByRowId").And.Contain("DataMode = InMemory"));
             Assert.Throws<ArgumentOutOfRangeException>(() => MlpInProcessCommunicator.Create(0));
             var mpi = Assert.Throws<InvalidOperationException>(() => new MlpMpiCommunicator());
             Assert.That(mpi.Message, Does.Contain("not started by an MPI launcher").And.Contain("mpirun -np N"));

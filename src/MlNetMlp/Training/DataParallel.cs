@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using MlNetMlp.Interop;
@@ -11,15 +13,57 @@ namespace MlNetMlp.Training
     internal sealed unsafe partial class DataParallel
     {
         private readonly IMlpCommunicator _comm;
+        private readonly long[] _shardRows;
         private float[] _fused;
 
-        internal DataParallel(IMlpCommunicator comm)
+        /// <summary>Replicated rows (every rank holds all of them), or, with <paramref name="shardRows"/>, the number of
+        /// training rows each rank holds of its own.</summary>
+        internal DataParallel(IMlpCommunicator comm, long[] shardRows = null)
         {
             _comm = comm;
+            _shardRows = shardRows;
         }
 
         internal int Rank => _comm.Rank;
         internal int Size => _comm.Size;
+        internal bool IsSharded => _shardRows != null;
+
+        /// <summary>All ranks' training rows when sharded (null when every rank holds all rows).</summary>
+        internal long? TotalRows => _shardRows?.Sum();
+
+        /// <summary>The minibatches of an epoch over this rank's <paramref name="localRows"/> rows: for each, where this
+        /// rank's rows start in its order, how many it takes, and the global batch's rows. Replicated: every rank walks
+        /// the same global batches of <paramref name="batch"/> rows and takes its <see cref="Share"/>. Sharded: the global
+        /// batches are ceil(total / batch) and rank r takes up to ceil(rows_r / batches) of its own rows per batch.</summary>
+        internal IEnumerable<(int Offset, int Local, int Global)> Steps(int localRows, int batch)
+        {
+            if (!IsSharded)
+            {
+                for (int start = 0; start < localRows; start += batch)
+                {
+                    int rows = Math.Min(batch, localRows - start);
+                    var (first, local) = Share(rows);
+                    yield return (start + first, local, rows);
+                }
+                yield break;
+            }
+            long steps = (_shardRows.Sum() + batch - 1) / batch;
+            for (long s = 0; s < steps; s++)
+            {
+                int global = 0;
+                for (int r = 0; r < Size; r++) global += ShardRowsAt(r, s, steps);
+                yield return ((int)(s * ShardBatch(Rank, steps)), ShardRowsAt(Rank, s, steps), global);
+            }
+        }
+
+        /// <summary>Sharded: rank r's rows per minibatch (its last ones may have fewer, or none).</summary>
+        internal int ShardBatch(int rank, long steps) => (int)((_shardRows[rank] + steps - 1) / steps);
+
+        private int ShardRowsAt(int rank, long step, long steps)
+        {
+            long b = ShardBatch(rank, steps);
+            return (int)Math.Clamp(_shardRows[rank] - step * b, 0, b);
+        }
 
         /// <summary>Rows [Start, Start + Count) of a global minibatch of <paramref name="rows"/> are this rank's: the
         /// ranks' shares are contiguous, disjoint and cover the batch (sizes differ by at most one row).</summary>
@@ -120,22 +164,8 @@ namespace MlNetMlp.Training
         /// <summary>Reduced values, identical on every rank.</summary>
         internal void Sum(Span<double> values) => _comm.AllReduceSum(values);
 
-        /// <summary>Rank 0's bytes (or null) on every rank: the length in a reduction, then the bytes in a broadcast.</summary>
-        internal byte[] BroadcastBytes(byte[] fromRoot)
-        {
-            Span<double> length = stackalloc double[] { Rank == 0 ? fromRoot?.Length ?? -1 : 0 };
-            _comm.AllReduceSum(length);
-            if (length[0] < 0)
-                return null;
-            int n = checked((int)length[0]);
-            var packed = new float[(n + sizeof(float) - 1) / sizeof(float)];
-            if (Rank == 0)
-                Buffer.BlockCopy(fromRoot, 0, packed, 0, n);
-            _comm.Broadcast(packed, root: 0);
-            var bytes = new byte[n];
-            Buffer.BlockCopy(packed, 0, bytes, 0, n);
-            return bytes;
-        }
+        /// <summary>Rank 0's bytes (or null) on every rank.</summary>
+        internal byte[] BroadcastBytes(byte[] fromRoot) => _comm.BroadcastBytes(fromRoot);
 
         /// <summary>This rank's rows of a validation set: every Size-th, from its rank.</summary>
         internal int[] Stride(int[] rows)

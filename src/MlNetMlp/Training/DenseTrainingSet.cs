@@ -29,9 +29,9 @@ namespace MlNetMlp.Training
         internal ReadOnlySpan<float> Row(int row) => new ReadOnlySpan<float>(Features + (long)row * Columns, Columns);
 
         internal static DenseTrainingSet ReadRows(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch,
-            string what, int columns, long maxBytes = long.MaxValue)
+            string what, int columns, long maxBytes = long.MaxValue, Func<DataViewRowId, bool> include = null, int expectedShare = 1)
         {
-            long? knownRows = data.Data.GetRowCount();
+            long? knownRows = data.Data.GetRowCount() / expectedShare + (expectedShare > 1 ? 16 : 0);
             long capacity = knownRows.HasValue ? Math.Max(knownRows.Value, 1) : 1024;
             if ((double)capacity * columns * sizeof(float) > maxBytes)
                 throw new BudgetExceededException(capacity * columns * sizeof(float));
@@ -40,7 +40,7 @@ namespace MlNetMlp.Training
             long rows = 0;
             try
             {
-                var targets = ReadLoop(data, labelKind, classCount, host, ch, what, row =>
+                var targets = ReadLoop(data, labelKind, classCount, host, ch, what, include: include, addFeatures: row =>
                 {
                     if (rows == capacity)
                     {

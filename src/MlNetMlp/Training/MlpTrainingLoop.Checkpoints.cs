@@ -15,12 +15,12 @@ namespace MlNetMlp.Training
         private bool WritesCheckpoints => _options.CheckpointPath != null;
 
         /// <summary>The settings a checkpoint must agree with to be resumed.</summary>
-        private string CheckpointFingerprint(MlpNetwork[] networks, RowSelection train, int seed, DataParallel ranks) =>
+        private string CheckpointFingerprint(MlpNetwork[] networks, long totalRows, RowSelection train, int seed, DataParallel ranks) =>
             TrainingCheckpoint.Fingerprint(new (string, object)[]
             {
                 ("layers", string.Join("-", networks[0].LayerSizes)), ("activation", networks[0].Activation),
                 ("members", networks.Length), ("epochs", _plan.Epochs), ("batch", _plan.BatchSize), ("seed", seed),
-                ("optimizer", _options.Optimizer), ("shuffle", _options.Shuffle), ("rows", train.Rows.Length),
+                ("optimizer", _options.Optimizer), ("shuffle", _options.Shuffle), ("rows", totalRows), ("sharding", ranks?.IsSharded == true ? _options.DataSharding : MlpDataSharding.Replicated),
                 ("ranks", ranks?.Size ?? 1),
                 ("data", train.Set is StreamingTrainingSet ? "streamed" : train.Set.IsSparse ? "sparse" : "dense"),
             });

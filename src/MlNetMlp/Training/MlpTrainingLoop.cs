@@ -31,9 +31,11 @@ namespace MlNetMlp.Training
         private readonly IHost _host;
         private readonly IChannel _ch;
         private readonly bool _isRegression;
+        private readonly DataShards _shards;
 
-        internal MlpTrainingLoop(MlpTrainerOptionsBase options, TrainingPlan plan, IHost host, IChannel ch, bool isRegression)
+        internal MlpTrainingLoop(MlpTrainerOptionsBase options, TrainingPlan plan, IHost host, IChannel ch, bool isRegression, DataShards shards = null)
         {
+            _shards = shards;
             _options = options;
             _plan = plan;
             _host = host;
@@ -64,25 +66,30 @@ namespace MlNetMlp.Training
             int threads = _options.NumberOfThreads ?? Environment.ProcessorCount;
             var members = new Member[count];
             var ranks = StartDataParallel(networks, train);
+            // the minibatches of an epoch: of all ranks' rows when sharded
+            long totalRows = ranks?.TotalRows ?? train.Rows.Length;
+            long steps = (totalRows + _plan.BatchSize - 1) / _plan.BatchSize;
             try
             {
                 for (int m = 0; m < count; m++)
-                    members[m] = CreateMember(networks[m], train, seed, m, count > 1 ? 1 : _options.NumberOfThreads ?? 0, ranks?.Rank ?? 0);
+                    members[m] = CreateMember(networks[m], train, seed, m, count > 1 ? 1 : _options.NumberOfThreads ?? 0, ranks, steps);
                 var best = new BestEpoch(byError: !_isRegression);
-                var evaluation = ValidationEvaluator.Create(validation, _isRegression, networks[0], ranks);
+                var evaluation = ValidationEvaluator.Create(validation, _isRegression, networks[0], ranks, _shards);
                 var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Math.Min(threads, count)) };
 
                 var streamed = train.Set as StreamingTrainingSet;
                 if (streamed != null)
                     streamed.BatchSize = _plan.BatchSize;
-                string fingerprint = WritesCheckpoints ? CheckpointFingerprint(networks, train, seed, ranks) : null;
+                string fingerprint = WritesCheckpoints ? CheckpointFingerprint(networks, totalRows, train, seed, ranks) : null;
                 var resumed = ResumeFromCheckpoint(fingerprint, members, history, best, ranks, streamed);
                 var clock = Stopwatch.StartNew();
                 var trainers = members.Select(m => m.Trainer).ToArray();
                 var streamedLoss = new double[count];
                 for (int epoch = resumed.EpochsDone + 1; epoch <= epochs && !resumed.Finished; epoch++)
                 {
-                    if (streamed != null)
+                    if (streamed != null && ranks != null)
+                        RunStreamedDataParallelEpoch(members, streamed, ranks, seed, parallel);
+                    else if (streamed != null)
                     {
                         // one cursor pass: every member steps on every minibatch as it arrives
                         streamed.TrainEpoch(trainers, m => BeforeStep(members[m]), streamedLoss, _options.Shuffle, seed, parallel, _options.CancellationToken);
@@ -101,7 +108,7 @@ namespace MlNetMlp.Training
                             ? evaluation.Single(members[0].Trainer)
                             : evaluation.Ensemble(networks, threads);
                     var schedule = members[0].Schedule;
-                    double trainingLoss = members.Sum(m => m.LossSum) / count / train.Rows.Length;
+                    double trainingLoss = members.Sum(m => m.LossSum) / count / totalRows;
                     var report = new MlpEpochReport(epoch, epochs, trainingLoss, validationLoss, validationMetric, schedule.Current, resumed.Elapsed + clock.Elapsed);
                     bool lowered = false;
                     foreach (var m in members)
@@ -150,17 +157,19 @@ namespace MlNetMlp.Training
             return history;
         }
 
-        private Member CreateMember(MlpNetwork network, RowSelection train, int seed, int index, int threads, int rank)
+        private Member CreateMember(MlpNetwork network, RowSelection train, int seed, int index, int threads, DataParallel ranks, long steps)
         {
-            int batch = _plan.BatchSize;
+            int batch = _plan.BatchSize, rank = ranks?.Rank ?? 0;
+            // member 0 shuffles as a single network does; the others with seeds of their own; sharded, every rank its shard
+            int shuffleSeed = index == 0 ? seed : (int)(uint)MemberSeeds.For(seed, index, MemberSeeds.Stream.Shuffle);
+            if (ranks?.IsSharded == true)
+                shuffleSeed ^= (int)(uint)MemberSeeds.For(seed, rank + 1, MemberSeeds.Stream.Shuffle);
             var member = new Member
             {
                 Network = network,
                 Order = (int[])train.Rows.Clone(),
-                // member 0 shuffles as a single network does; the others with seeds of their own
-                Random = new Random(index == 0 ? seed : (int)(uint)MemberSeeds.For(seed, index, MemberSeeds.Stream.Shuffle)),
-                Schedule = new LearningRateSchedule(_options.LearningRateSchedule, _plan.LearningRate,
-                    (long)_plan.Epochs * ((train.Rows.Length + batch - 1) / batch)),
+                Random = new Random(shuffleSeed),
+                Schedule = new LearningRateSchedule(_options.LearningRateSchedule, _plan.LearningRate, _plan.Epochs * steps),
             };
             var config = new NativeMethods.TrainConfig
             {

@@ -47,24 +47,31 @@ namespace MlNetMlp.Training
             int seed = options.Seed ?? host.Rand.Next();
             // a warm-start model whose preprocessing moves zero (centres, indicators) needs dense rows
             bool? sparse = context.InitialPredictor != null && WarmPreprocessing(context.InitialPredictor, ch) is { KeepsZeros: false } ? false : null;
-            var (trainSet, validationSet) = ReadData(options, context, task, host, ch, sparse, seed);
+            var shards = DataShards.Create(options);
+            var (trainSet, validationSet) = ReadData(options, context, task, host, ch, sparse, seed, shards);
             using var train = trainSet;
             using var validSet = validationSet;
             var (trainRows, validRows) = train is StreamingTrainingSet
                 ? (All(train), validSet != null ? All(validSet) : default)
                 : Select(train, validSet, options, task, seed);
-            if (options.EarlyStoppingPatience > 0 && validRows.IsEmpty)
+            // sharded: the plan is the whole training set's, whatever this rank's share
+            var (totalTrain, totalValid) = shards == null ? (trainRows.Rows.Length, validRows.IsEmpty ? 0 : validRows.Rows.Length)
+                : (Total(shards.PerRank(trainRows.Rows.Length)), Total(shards.PerRank(validRows.IsEmpty ? 0 : validRows.Rows.Length)));
+            if (shards != null)
+                ch.Info($"Sharded data ({shards.Mode}): rank {shards.Rank} of {shards.Size} holds {trainRows.Rows.Length} of the {totalTrain} training rows" +
+                    (totalValid > 0 ? $" and {(validRows.IsEmpty ? 0 : validRows.Rows.Length)} of the {totalValid} validation rows." : "."));
+            if (options.EarlyStoppingPatience > 0 && totalValid == 0)
                 ch.Warning("EarlyStoppingPatience is set but there is no validation data (set ValidationFraction or pass a " +
                     "validation set to Fit): early stopping is off.");
-            var plan = TrainingPlan.Create(options, task, trainRows.Rows.Length, !validRows.IsEmpty, train.IsSparse, train.Columns);
+            var plan = TrainingPlan.Create(options, task, totalTrain, totalValid > 0, train.IsSparse, train.Columns);
             if (!task.IsRegression)
-                CheckTwoClasses(train, trainRows, context.TrainingSet.Schema.Label.Value.Name, ch);
-            var preprocessing = Preprocess(options, context.InitialPredictor, train, validSet, trainRows, seed, ch);
+                CheckTwoClasses(train, trainRows, context.TrainingSet.Schema.Label.Value.Name, ch, shards);
+            var preprocessing = Preprocess(options, context.InitialPredictor, train, validSet, trainRows, seed, ch, shards);
 
             // Regression targets are standardized for training (any magnitude trains with the same learning rate);
             // the scaling is folded into the output layer afterwards, so the model predicts in the label's units.
-            var scaling = task.IsRegression ? TargetScaling.Of(train, trainRows.Rows) : TargetScaling.Identity;
-            var targetRange = task.IsRegression ? TargetScaling.Range(train, trainRows.Rows) : null;
+            var scaling = task.IsRegression ? TargetScaling.Of(train, trainRows.Rows, shards) : TargetScaling.Identity;
+            var targetRange = task.IsRegression ? TargetScaling.Range(train, trainRows.Rows, shards) : null;
             scaling.Apply(train);
             if (validSet != null) scaling.Apply(validSet);
             (train as StreamingTrainingSet)?.SetTargetScaling(scaling);
@@ -76,9 +83,9 @@ namespace MlNetMlp.Training
                     scaling.Unfold(n); // a warm-start model predicts in label units
             var network = networks[0];
             ch.Info($"Training an MLP {string.Join("-", network.LayerSizes)} ({network.Activation}, {network.ParameterCount} parameters)" +
-                (networks.Length > 1 ? $" x {networks.Length} ensemble members" : "") + $" on {trainRows.Rows.Length} rows" +
-                (validRows.IsEmpty ? "" : $", validating on {validRows.Rows.Length}") + $": {plan.Describe(trainRows.Rows.Length)}; native kernels: {Native.Isa}.");
-            var history = new MlpTrainingLoop(options, plan, host, ch, task.IsRegression).Run(networks, trainRows, validRows, seed);
+                (networks.Length > 1 ? $" x {networks.Length} ensemble members" : "") + $" on {totalTrain} rows" +
+                (totalValid == 0 ? "" : $", validating on {totalValid}") + $": {plan.Describe(totalTrain)}; native kernels: {Native.Isa}.");
+            var history = new MlpTrainingLoop(options, plan, host, ch, task.IsRegression, shards).Run(networks, trainRows, validRows, seed);
             foreach (var n in networks)
                 scaling.Fold(n);
             var ensemble = new MlpEnsemble(networks);
@@ -86,24 +93,45 @@ namespace MlNetMlp.Training
             return new Result { Ensemble = ensemble, Preprocessing = preprocessing, History = history, TargetRange = targetRange };
         }
 
+        private static int Total(long[] perRank) => checked((int)perRank.Sum());
+
         private static RowSelection All(TrainingSet set) => new RowSelection(set, Enumerable.Range(0, set.Rows).ToArray());
 
         /// <summary>The training (and validation) rows, in memory or streamed (<see cref="MlpDataMode"/>): Auto keeps the
         /// in-memory copy when it fits <see cref="TrainingSet.InMemoryBudgetBytes"/> and streams otherwise, deciding from
         /// the row count and the measured density when the count is known, and by stopping the read when it is not.</summary>
         private static (TrainingSet Train, TrainingSet Validation) ReadData(MlpTrainerOptionsBase options, TrainContext context, TrainingTask task,
-            IHost host, IChannel ch, bool? sparse, int seed)
+            IHost host, IChannel ch, bool? sparse, int seed, DataShards shards)
+        {
+            var (train, valid) = ReadShard(options, context, task, host, ch, sparse, seed, shards);
+            if (shards != null && !shards.Agree(train is StreamingTrainingSet))
+            {
+                train.Dispose();
+                valid?.Dispose();
+                throw ch.Except("Sharded data-parallel training: DataMode Auto kept the rows in memory on some ranks and streamed them on " +
+                    "others; every rank must do the same: set DataMode to InMemory or Streaming.");
+            }
+            return (train, valid);
+        }
+
+        private static (TrainingSet Train, TrainingSet Validation) ReadShard(MlpTrainerOptionsBase options, TrainContext context, TrainingTask task,
+            IHost host, IChannel ch, bool? sparse, int seed, DataShards shards)
         {
             var data = context.TrainingSet;
+            // sharded: this rank's rows only; the storage (dense or CSR) the same on every rank
+            var include = shards?.Include;
+            int share = shards?.ReadShare ?? 1;
             data.CheckFeatureFloatVector(out int columns);
             bool stream = options.DataMode == MlpDataMode.Streaming;
             long budget = options.DataMode == MlpDataMode.Auto ? TrainingSet.InMemoryBudgetBytes : long.MaxValue;
             double density = sparse == false ? 1 : TrainingSet.ProbeDensity(data, columns);
             bool csr = sparse ?? TrainingSet.SparseAt(density);
+            if (shards != null && sparse == null)
+                csr = shards.Any(csr);
             if (csr && sparse == null)
                 ch.Info($"The training features are sparse ({density:P1} of the {columns} values of the first rows are non-zero, at most " +
                     $"{TrainingSet.SparseDensityThreshold:P0} uses CSR storage).");
-            long? rows = data.Data.GetRowCount();
+            long? rows = data.Data.GetRowCount() / share;
             if (!stream && options.DataMode == MlpDataMode.Auto && rows.HasValue)
             {
                 double estimate = csr ? rows.Value * density * columns * (sizeof(int) + sizeof(float)) : (double)rows.Value * columns * sizeof(float);
@@ -118,14 +146,14 @@ namespace MlNetMlp.Training
             {
                 try
                 {
-                    var train = TrainingSet.Read(data, task.LabelKind, task.ClassCount, host, ch, "training", csr, budget);
+                    var train = TrainingSet.Read(data, task.LabelKind, task.ClassCount, host, ch, "training", csr, budget, include, share);
                     if (train.IsSparse)
                         ch.Info($"{train.StoredValues} non-zero values in {train.Rows} rows, CSR storage.");
                     if (options.DataMode == MlpDataMode.Auto)
                         ch.Info($"DataMode Auto: {train.Rows} training rows in memory ({(train.IsSparse ? train.StoredValues * 8 : train.StoredValues * 4) / 1048576} MB, " +
                             $"budget {budget / 1048576} MB).");
                     var valid = context.ValidationSet != null // the same storage: the trainer takes one kind of batch
-                        ? TrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation", train.IsSparse) : null;
+                        ? TrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation", train.IsSparse, include: include, expectedShare: share) : null;
                     return (train, valid);
                 }
                 catch (TrainingSet.BudgetExceededException e)
@@ -137,18 +165,23 @@ namespace MlNetMlp.Training
             // streamed: the hold-out is a hash of the row id (stable under shuffling), the same for both parts
             float fraction = context.ValidationSet == null ? TrainingPlan.ValidationFraction(options) : 0;
             Func<DataViewRowId, bool> isValidation = id => HeldOut(id, seed, fraction);
+            Func<DataViewRowId, bool> isTraining = fraction > 0 ? id => !isValidation(id) : null;
             var streamed = StreamingTrainingSet.Read(data, task.LabelKind, task.ClassCount, host, ch, "training", csr, options.ShufflePoolRows,
-                fraction > 0 ? id => !isValidation(id) : null, seed);
+                Both(include, isTraining), seed);
             if (!streamed.CanShuffle && options.Shuffle && options.ShufflePoolRows == 0)
                 ch.Warning("The training data cannot shuffle itself (cache it with mlContext.Data.Cache or save it with SaveAsBinary) and " +
                     "ShufflePoolRows is 0: every epoch sees the rows in the same order.");
             ch.Info($"Streaming {streamed.Rows} training rows ({(csr ? "CSR" : "dense")} minibatches): " +
                 (streamed.CanShuffle ? "the view shuffles itself every epoch." : $"shuffled through a pool of {options.ShufflePoolRows} rows."));
             TrainingSet validation = context.ValidationSet != null
-                ? StreamingTrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation", csr, 0, null, seed)
-                : fraction > 0 ? StreamingTrainingSet.Read(data, task.LabelKind, task.ClassCount, host, ch, "validation", csr, 0, isValidation, seed) : null;
+                ? StreamingTrainingSet.Read(context.ValidationSet, task.LabelKind, task.ClassCount, host, ch, "validation", csr, 0, include, seed)
+                : fraction > 0 ? StreamingTrainingSet.Read(data, task.LabelKind, task.ClassCount, host, ch, "validation", csr, 0, Both(include, isValidation), seed) : null;
             return (streamed, validation);
         }
+
+        /// <summary>Rows both filters keep (a null filter keeps every row).</summary>
+        private static Func<DataViewRowId, bool> Both(Func<DataViewRowId, bool> a, Func<DataViewRowId, bool> b) =>
+            a == null ? b : b == null ? a : id => a(id) && b(id);
 
         /// <summary>Whether a streamed row belongs to the hold-out: a fixed mix of its id and the seed below the fraction.</summary>
         private static bool HeldOut(DataViewRowId id, int seed, float fraction)
@@ -163,7 +196,7 @@ namespace MlNetMlp.Training
         /// <summary>Fits the input preprocessing on the training rows (or takes the warm-start model's), applies it to
         /// the training and validation rows in place, and logs what was imputed.</summary>
         private static unsafe MlpPreprocessing Preprocess(MlpTrainerOptionsBase options, IPredictor initial, TrainingSet train, TrainingSet validSet,
-            RowSelection trainRows, int seed, IChannel ch)
+            RowSelection trainRows, int seed, IChannel ch, DataShards shards)
         {
             MlpPreprocessing preprocessing;
             if (initial != null && WarmPreprocessing(initial, ch) is MlpPreprocessing warm)
@@ -177,11 +210,14 @@ namespace MlNetMlp.Training
                 // A model from before preprocessing existed takes the raw columns: impute only, so that its inputs keep
                 // their meaning. Otherwise indicators go to every column with missing values in the data read.
                 bool legacy = initial != null;
-                var indicators = legacy ? Array.Empty<int>() : Enumerable.Range(0, train.Columns).Where(j => train.MissingPerColumn[j] > 0).ToArray();
+                // sharded: indicators for the columns with missing values on any rank, the rest fitted on rank 0's shard
+                var missing = shards != null ? shards.Sum(train.MissingPerColumn) : train.MissingPerColumn;
+                var indicators = legacy ? Array.Empty<int>() : Enumerable.Range(0, train.Columns).Where(j => missing[j] > 0).ToArray();
                 if (train.IsSparse)
                     indicators = Array.Empty<int>(); // sparse rows: NaN counts as the implicit 0, zeros stay zero
-                preprocessing = train.FitPreprocessing(trainRows.Rows, options.NormalizeFeatures && !legacy,
+                MlpPreprocessing Fit() => train.FitPreprocessing(trainRows.Rows, options.NormalizeFeatures && !legacy,
                     indicators, seed, options.NumberOfThreads ?? Environment.ProcessorCount);
+                preprocessing = shards != null ? shards.FromRank0(Fit) : Fit();
             }
             long imputed = train.ApplyPreprocessing(preprocessing);
             long validImputed = validSet?.ApplyPreprocessing(preprocessing) ?? 0;
@@ -220,11 +256,21 @@ namespace MlNetMlp.Training
             return (new RowSelection(train, all), default);
         }
 
-        private static void CheckTwoClasses(TrainingSet train, RowSelection rows, string labelName, IChannel ch)
+        private static void CheckTwoClasses(TrainingSet train, RowSelection rows, string labelName, IChannel ch, DataShards shards)
         {
-            int distinct = train.Labels != null
-                ? rows.Rows.Select(r => train.Labels[r]).Distinct().Count()
-                : rows.Rows.Select(r => train.Targets[r] > 0.5f).Distinct().Count();
+            var present = train.Labels != null
+                ? rows.Rows.Select(r => (long)train.Labels[r]).Distinct().ToArray()
+                : rows.Rows.Select(r => train.Targets[r] > 0.5f ? 1L : 0L).Distinct().ToArray();
+            int distinct = present.Length;
+            if (shards != null)
+            {
+                // the classes of all shards: a presence count per class
+                var counts = new long[present.Length == 0 ? 2 : Math.Max(2, (int)present.Max() + 1)];
+                int width = checked((int)shards.PerRank(counts.Length).Max());
+                Array.Resize(ref counts, width);
+                foreach (var c in present) counts[c] = 1;
+                distinct = shards.Sum(counts).Count(c => c > 0);
+            }
             if (distinct < 2)
                 throw ch.Except($"The training data has only {distinct} class in label column '{labelName}': a classifier needs at least two classes.");
         }
@@ -281,14 +327,17 @@ namespace MlNetMlp.Training
         internal double Scale { get; }
 
         /// <summary>Weighted mean and standard deviation of the targets of <paramref name="rows"/> (scale 1 when constant).</summary>
-        internal static TargetScaling Of(TrainingSet set, int[] rows)
+        internal static TargetScaling Of(TrainingSet set, int[] rows, DataShards shards = null)
         {
-            var (mean, variance) = Moments(set, rows);
+            var (mean, variance) = shards != null ? shards.Moments(set, rows) : Moments(set, rows);
             double std = Math.Sqrt(variance);
             return new TargetScaling(mean, std > 1e-12 * Math.Max(1, Math.Abs(mean)) ? std : 1);
         }
 
         /// <summary>[minimum, maximum] of the targets of <paramref name="rows"/> with a positive weight.</summary>
+        internal static float[] Range(TrainingSet set, int[] rows, DataShards shards) =>
+            shards != null ? shards.Range(Range(set, rows)) : Range(set, rows);
+
         internal static float[] Range(TrainingSet set, int[] rows)
         {
             float lo = float.PositiveInfinity, hi = float.NegativeInfinity;
@@ -301,8 +350,16 @@ namespace MlNetMlp.Training
             return lo <= hi ? new[] { lo, hi } : null;
         }
 
-        /// <summary>Weighted mean and variance of the targets of <paramref name="rows"/> (West's one-pass update).</summary>
+        /// <summary>Weighted mean and variance of the targets of <paramref name="rows"/>.</summary>
         internal static (double Mean, double Variance) Moments(TrainingSet set, int[] rows)
+        {
+            var (weight, mean, m2) = Accumulate(set, rows);
+            return (mean, weight > 0 ? m2 / weight : 0);
+        }
+
+        /// <summary>The total weight, weighted mean and sum of squared deviations (M2) of the targets of
+        /// <paramref name="rows"/> with a positive weight (West's one-pass update).</summary>
+        internal static (double Weight, double Mean, double M2) Accumulate(TrainingSet set, int[] rows)
         {
             double sw = 0, mean = 0, m2 = 0;
             foreach (int r in rows)
@@ -314,7 +371,7 @@ namespace MlNetMlp.Training
                 mean += w / sw * delta;
                 m2 += w * delta * (y - mean);
             }
-            return (mean, sw > 0 ? m2 / sw : 0);
+            return (sw, mean, m2);
         }
 
         internal void Apply(TrainingSet set)

@@ -71,6 +71,8 @@ namespace MlNetMlp.Training
                 throw Out(nameof(o.ValidationFraction), fraction, "must be in [0, 1), or null for the automatic hold-out.");
             if (o.EarlyStoppingPatience is int patience && patience < 0)
                 throw Out(nameof(o.EarlyStoppingPatience), patience, "must be >= 0 (0 keeps the last epoch's weights), or null.");
+            if (!Enum.IsDefined(o.DataSharding))
+                throw Out(nameof(o.DataSharding), o.DataSharding, "unknown sharding.");
             if (o.CheckpointInterval < 1)
                 throw Out(nameof(o.CheckpointInterval), o.CheckpointInterval, "must be at least 1 (epochs between checkpoints).");
             if (o.CheckpointPath != null && string.IsNullOrWhiteSpace(o.CheckpointPath))

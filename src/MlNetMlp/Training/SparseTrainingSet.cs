@@ -31,16 +31,16 @@ namespace MlNetMlp.Training
         internal override long StoredValues => _offsets[Rows];
 
         internal static SparseTrainingSet ReadRows(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch,
-            string what, int columns, long maxBytes = long.MaxValue)
+            string what, int columns, long maxBytes = long.MaxValue, Func<DataViewRowId, bool> include = null, int expectedShare = 1)
         {
-            long? knownRows = data.Data.GetRowCount();
+            long? knownRows = data.Data.GetRowCount() / expectedShare + (expectedShare > 1 ? 16 : 0);
             var offsets = new long[(knownRows ?? 1024) + 1];
             var indices = new int[1024];
             var values = new float[1024];
             var missing = new long[columns];
             int rows = 0;
             long nnz = 0;
-            var targets = ReadLoop(data, labelKind, classCount, host, ch, what, row =>
+            var targets = ReadLoop(data, labelKind, classCount, host, ch, what, include: include, addFeatures: row =>
             {
                 var v = row.GetValues();
                 int count = 0;

@@ -141,7 +141,7 @@ namespace MlNetMlp.Training
         // ---- minibatches ------------------------------------------------------------------------------------
 
         /// <summary>One minibatch as the native trainer takes it: a dense block (Columns floats per row) or a CSR block.</summary>
-        private sealed class Batch
+        internal sealed class Batch
         {
             internal int Rows;
             internal float[] Dense;
@@ -353,27 +353,34 @@ namespace MlNetMlp.Training
             ParallelOptions parallel, CancellationToken cancel)
         {
             Array.Clear(lossSums);
+            ComputeEpoch(trainers.Length, (m, b) =>
+            {
+                beforeStep(m);
+                lossSums[m] += StepBatch(trainers[m], b) * b.Rows;
+            }, null, shuffle, seed, parallel, cancel);
+        }
+
+        /// <summary>One pass over the epoch's minibatches: <paramref name="compute"/>(member, batch) for every member
+        /// (side by side for several), then <paramref name="afterBatch"/> (data-parallel: the allreduce and update).</summary>
+        internal void ComputeEpoch(int members, Action<int, Batch> compute, Action afterBatch, bool shuffle, int seed,
+            ParallelOptions parallel, CancellationToken cancel)
+        {
             int epochSeed = seed + 7919 * ++_epoch;
             // The data view's cursors allocate block buffers on the large-object heap, which only a full collection frees:
             // one per epoch keeps a streamed run's memory at what one pass needs (a few milliseconds per epoch).
             GC.Collect(2, GCCollectionMode.Forced, blocking: true);
             foreach (var b in Batches(shuffle, epochSeed, cancel))
             {
-                if (trainers.Length == 1)
-                {
-                    beforeStep(0);
-                    lossSums[0] += StepBatch(trainers[0], b) * b.Rows;
-                }
+                if (members == 1)
+                    compute(0, b);
                 else
-                    SideBySide.For(trainers.Length, parallel, m =>
-                    {
-                        beforeStep(m);
-                        lossSums[m] += StepBatch(trainers[m], b) * b.Rows;
-                    });
+                    SideBySide.For(members, parallel, m => compute(m, b));
+                afterBatch?.Invoke();
             }
         }
 
-        private double StepBatch(TrainerHandle trainer, Batch b)
+        /// <summary>A training step on one minibatch (with <paramref name="update"/> false the gradient only).</summary>
+        internal double StepBatch(TrainerHandle trainer, Batch b, bool update = true)
         {
             double loss;
             fixed (int* labels = b.Labels)
@@ -387,12 +394,12 @@ namespace MlNetMlp.Training
                     fixed (float* v = b.Values)
                     {
                         var x = new NativeMethods.Csr { Rows = b.Rows, Cols = Columns, Offsets = o, Columns = c, Values = v };
-                        Native.Check(NativeMethods.mlp_trainer_step_csr(trainer, x, null, b.Rows, labels, targets, weights, 1, out loss));
+                        Native.Check(NativeMethods.mlp_trainer_step_csr(trainer, x, null, b.Rows, labels, targets, weights, update ? 1 : 0, out loss));
                     }
                 }
                 else
                     fixed (float* x = b.Dense)
-                        Native.Check(NativeMethods.mlp_trainer_step(trainer, x, Columns, b.Rows, null, b.Rows, labels, targets, weights, 1, out loss));
+                        Native.Check(NativeMethods.mlp_trainer_step(trainer, x, Columns, b.Rows, null, b.Rows, labels, targets, weights, update ? 1 : 0, out loss));
             }
             return loss;
         }

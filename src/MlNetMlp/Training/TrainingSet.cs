@@ -103,7 +103,7 @@ namespace MlNetMlp.Training
         /// <summary>Reads the feature, label and weight roles of <paramref name="data"/>: into sparse storage when
         /// <paramref name="sparse"/> says so, or (null) when the first rows are sparse enough.</summary>
         internal static TrainingSet Read(RoleMappedData data, LabelKind labelKind, int classCount, IHost host, IChannel ch, string what,
-            bool? sparse = null, long maxBytes = long.MaxValue)
+            bool? sparse = null, long maxBytes = long.MaxValue, Func<DataViewRowId, bool> include = null, int expectedShare = 1)
         {
             data.CheckFeatureFloatVector(out int columns);
             if (!data.Schema.Label.HasValue)
@@ -111,8 +111,8 @@ namespace MlNetMlp.Training
             double density = sparse.HasValue ? double.NaN : ProbeDensity(data, columns);
             bool stored = sparse ?? (density <= SparseDensityThreshold || (density < 0.5 && DenseTooLarge(data, columns)));
             TrainingSet set = stored
-                ? SparseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns, maxBytes)
-                : DenseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns, maxBytes);
+                ? SparseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns, maxBytes, include, expectedShare)
+                : DenseTrainingSet.ReadRows(data, labelKind, classCount, host, ch, what, columns, maxBytes, include, expectedShare);
             if (stored && !double.IsNaN(density))
                 ch.Info($"The {what} features are sparse ({density:P1} of the {columns} values of the first rows are non-zero, at most " +
                     $"{SparseDensityThreshold:P0} stores rows sparse): {set.StoredValues} non-zero values in {set.Rows} rows, CSR storage.");

@@ -14,20 +14,31 @@ namespace MlNetMlp.Training
         private readonly double _targetVariance;
         private readonly DataParallel _ranks;
 
-        private ValidationEvaluator(RowSelection rows, bool isRegression, DataParallel ranks)
+        private ValidationEvaluator(RowSelection rows, bool isRegression, DataParallel ranks, DataShards shards)
         {
             _isRegression = isRegression;
-            double v = isRegression ? TargetScaling.Moments(rows.Set, rows.Rows).Variance : double.NaN;
+            double v = !isRegression ? double.NaN
+                : shards != null ? shards.Moments(rows.Set, rows.Rows).Variance
+                : TargetScaling.Moments(rows.Set, rows.Rows).Variance;
             _targetVariance = v > 0 ? v : double.NaN;
-            // data-parallel: each rank evaluates every Size-th row and the sums are reduced (the variance is the whole set's)
-            _rows = ranks == null ? rows : new RowSelection(rows.Set, ranks.Stride(rows.Rows));
+            // data-parallel: each rank evaluates every Size-th row (sharded: its own rows) and the sums are reduced (the
+            // variance is the whole set's)
+            _rows = ranks == null || shards != null ? rows : new RowSelection(rows.Set, ranks.Stride(rows.Rows));
             _ranks = ranks;
         }
 
         /// <summary>An evaluator of <paramref name="rows"/>, or null when there are none. With
-        /// <paramref name="ranks"/>, every rank evaluates its share and gets the same totals.</summary>
-        internal static ValidationEvaluator Create(RowSelection rows, bool isRegression, MlpNetwork prototype, DataParallel ranks = null) =>
-            rows.IsEmpty ? null : new ValidationEvaluator(rows, isRegression, ranks);
+        /// <paramref name="ranks"/>, every rank evaluates its share and gets the same totals; with
+        /// <paramref name="shards"/>, the rows are this rank's own (perhaps none while other ranks have some).</summary>
+        internal static ValidationEvaluator Create(RowSelection rows, bool isRegression, MlpNetwork prototype, DataParallel ranks = null,
+            DataShards shards = null)
+        {
+            if (shards == null)
+                return rows.IsEmpty ? null : new ValidationEvaluator(rows, isRegression, ranks, null);
+            if (!shards.Any(!rows.IsEmpty))
+                return null;
+            return new ValidationEvaluator(rows.IsEmpty ? new RowSelection(rows.Set, Array.Empty<int>()) : rows, isRegression, ranks, shards);
+        }
 
         private (double Loss, double Metric) Finish(double loss, double metric, double weight)
         {
