@@ -21,87 +21,101 @@ namespace MlNetMlp.Training
         {
             float share = (float)localRows / globalRows;
             int members = trainers.Length, dense = Gradient(trainers[0]).Length;
-            var sparse = new (int[] Columns, float[] Rows)[members];
-            var fused = new float[(long)dense * members + members];
+            var rowGradients = new (IntPtr Columns, IntPtr Rows, int Count)[members];
+            var fused = Rent(ref _sparseFused, (long)dense * members + members);
             for (int m = 0; m < members; m++)
             {
                 var g = Gradient(trainers[m]);
                 Scale(g, share, localRows);
-                g.CopyTo(fused.AsSpan(m * dense, dense));
-                sparse[m] = localRows == 0 ? (Array.Empty<int>(), Array.Empty<float>()) : RowGradient(trainers[m], hidden, share);
-                fused[(long)dense * members + m] = sparse[m].Columns.Length;
+                g.CopyTo(fused.Slice(m * dense, dense));
+                Native.Check(NativeMethods.mlp_trainer_sparse_gradient(trainers[m], out int* c, out float* r, out long k));
+                rowGradients[m] = ((IntPtr)c, (IntPtr)r, localRows == 0 ? 0 : checked((int)k));
+                fused[dense * members + m] = rowGradients[m].Count;
             }
             _comm.AllReduceSum(fused);
             double gathered = 0;
             for (int m = 0; m < members; m++)
             {
-                fused.AsSpan(m * dense, dense).CopyTo(Gradient(trainers[m]));
-                gathered += fused[(long)dense * members + m];
+                fused.Slice(m * dense, dense).CopyTo(Gradient(trainers[m]));
+                gathered += fused[dense * members + m];
             }
-            var unions = gathered > DenseUnionRowsPerColumn * inputs * members
-                ? DenseUnion(sparse, inputs, hidden)
-                : GatheredUnion(sparse, hidden);
-            for (int m = 0; m < members; m++)
-                fixed (int* c = unions[m].Columns)
-                fixed (float* r = unions[m].Rows)
-                    CheckApplied(NativeMethods.mlp_trainer_apply_sparse_gradient(trainers[m], c, r, unions[m].Columns.Length));
-        }
-
-        /// <summary>The trainer's first-layer row gradient, scaled by <paramref name="share"/>.</summary>
-        private static (int[] Columns, float[] Rows) RowGradient(TrainerHandle trainer, int hidden, float share)
-        {
-            Native.Check(NativeMethods.mlp_trainer_sparse_gradient(trainer, out int* columns, out float* rows, out long count));
-            var c = new ReadOnlySpan<int>(columns, checked((int)count)).ToArray();
-            var r = new ReadOnlySpan<float>(rows, checked((int)(count * hidden))).ToArray();
-            Scale(r, share, 1);
-            return (c, r);
-        }
-
-        /// <summary>One allgather of every member's (count, columns, rows), merged per member over the union of the
-        /// ranks' columns; a row is summed over the ranks that have it, in rank order.</summary>
-        private (int[] Columns, float[] Rows)[] GatheredUnion((int[] Columns, float[] Rows)[] mine, int hidden)
-        {
-            long length = 0;
-            foreach (var (c, r) in mine) length += 1 + c.Length + r.Length;
-            var message = new float[length];
-            long o = 0;
-            foreach (var (c, r) in mine)
+            if (gathered > DenseUnionRowsPerColumn * inputs * members)
             {
-                message[o++] = BitConverter.Int32BitsToSingle(c.Length);
-                for (int i = 0; i < c.Length; i++) message[o++] = BitConverter.Int32BitsToSingle(c[i]);
-                r.CopyTo(message, o);
-                o += r.Length;
+                var unions = DenseUnion(rowGradients, share, inputs, hidden);
+                for (int m = 0; m < members; m++)
+                    Apply(trainers[m], unions[m].Columns, unions[m].Rows, unions[m].Columns.Length);
+                return;
             }
-            var parts = _comm.AllGather(message);
+            var parts = _comm.AllGather(Message(rowGradients, share, hidden));
             if (parts.Length != Size)
                 throw new InvalidOperationException($"Communicator: AllGather returned {parts.Length} parts for {Size} ranks.");
-            var result = new (int[] Columns, float[] Rows)[mine.Length];
             var at = new long[Size];
-            for (int m = 0; m < mine.Length; m++)
+            for (int m = 0; m < members; m++)
             {
-                // each rank's part of member m: count, columns (ascending), rows
-                var starts = new long[Size];
-                var counts = new int[Size];
-                long most = 0;
-                for (int p = 0; p < Size; p++)
-                {
-                    counts[p] = BitConverter.SingleToInt32Bits(parts[p][at[p]]);
-                    starts[p] = at[p] + 1;
-                    at[p] = starts[p] + counts[p] + (long)counts[p] * hidden;
-                    most += counts[p];
-                }
-                result[m] = Merge(parts, starts, counts, checked((int)most), hidden);
+                int n = Merge(parts, at, hidden);
+                Apply(trainers[m], _unionColumns, _unionRows, n);
             }
-            return result;
         }
 
-        /// <summary>The k-way merge of the ranks' ascending column lists; rows summed in rank order.</summary>
-        private static (int[] Columns, float[] Rows) Merge(float[][] parts, long[] starts, int[] counts, int most, int hidden)
+        private float[] _sparseFused, _message, _unionRows;
+        private int[] _unionColumns;
+
+        /// <summary>A buffer of at least <paramref name="length"/> elements, kept for the next steps.</summary>
+        private static Span<T> Rent<T>(ref T[] buffer, long length)
+        {
+            if (buffer == null || buffer.Length < length)
+                buffer = new T[Math.Max(length, (buffer?.Length ?? 0) * 3 / 2)];
+            return buffer.AsSpan(0, checked((int)length));
+        }
+
+        private static void Apply(TrainerHandle trainer, int[] columns, float[] rows, int count)
+        {
+            fixed (int* c = columns)
+            fixed (float* r = rows)
+                CheckApplied(NativeMethods.mlp_trainer_apply_sparse_gradient(trainer, c, r, count));
+        }
+
+        /// <summary>Every member's (count, columns, rows × share) in one message: column indices travel as the bits of a
+        /// float (copied, never computed with).</summary>
+        private Span<float> Message((IntPtr Columns, IntPtr Rows, int Count)[] members, float share, int hidden)
+        {
+            long length = 0;
+            foreach (var g in members) length += 1 + g.Count + (long)g.Count * hidden;
+            var message = Rent(ref _message, length);
+            int o = 0;
+            foreach (var g in members)
+            {
+                message[o++] = BitConverter.Int32BitsToSingle(g.Count);
+                var columns = new ReadOnlySpan<int>((void*)g.Columns, g.Count);
+                for (int i = 0; i < columns.Length; i++) message[o++] = BitConverter.Int32BitsToSingle(columns[i]);
+                var rows = new ReadOnlySpan<float>((void*)g.Rows, g.Count * hidden);
+                var to = message.Slice(o, rows.Length);
+                rows.CopyTo(to);
+                Scale(to, share, 1);
+                o += rows.Length;
+            }
+            return message;
+        }
+
+        /// <summary>The next member's part of every rank's message (read from <paramref name="at"/>, advanced past it),
+        /// merged over the union of the ranks' ascending columns into the union buffers: a row is summed over the ranks
+        /// that have it, in rank order. Returns the union's size.</summary>
+        private int Merge(float[][] parts, long[] at, int hidden)
         {
             int ranks = parts.Length;
+            var starts = new long[ranks];
+            var counts = new int[ranks];
             var next = new int[ranks];
-            var columns = new int[most];
-            var rows = new float[(long)most * hidden];
+            long most = 0;
+            for (int p = 0; p < ranks; p++)
+            {
+                counts[p] = BitConverter.SingleToInt32Bits(parts[p][at[p]]);
+                starts[p] = at[p] + 1;
+                at[p] = starts[p] + counts[p] + (long)counts[p] * hidden;
+                most += counts[p];
+            }
+            var columns = Rent(ref _unionColumns, most);
+            var rows = Rent(ref _unionRows, most * hidden);
             int n = 0;
             while (true)
             {
@@ -112,13 +126,13 @@ namespace MlNetMlp.Training
                 if (column == int.MaxValue)
                     break;
                 columns[n] = column;
-                var sum = rows.AsSpan(n * hidden, hidden);
+                var sum = rows.Slice(n * hidden, hidden);
                 bool first = true;
                 for (int p = 0; p < ranks; p++)
                 {
                     if (next[p] >= counts[p] || BitConverter.SingleToInt32Bits(parts[p][starts[p] + next[p]]) != column)
                         continue;
-                    var row = parts[p].AsSpan((int)(starts[p] + counts[p] + (long)next[p] * hidden), hidden);
+                    var row = parts[p].AsSpan(checked((int)(starts[p] + counts[p] + (long)next[p] * hidden)), hidden);
                     if (first)
                         row.CopyTo(sum);
                     else
@@ -128,21 +142,24 @@ namespace MlNetMlp.Training
                 }
                 n++;
             }
-            return (columns[..n], rows[..(n * hidden)]);
+            return n;
         }
 
-        /// <summary>One dense allreduce of every member's first layer (rows scattered into place) and a presence count
-        /// per column; the union is the columns present on some rank.</summary>
-        private (int[] Columns, float[] Rows)[] DenseUnion((int[] Columns, float[] Rows)[] mine, int inputs, int hidden)
+        /// <summary>One dense allreduce of every member's first layer (rows scattered into place, scaled by
+        /// <paramref name="share"/>) and a presence count per column; the union is the columns present on some rank.</summary>
+        private (int[] Columns, float[] Rows)[] DenseUnion((IntPtr Columns, IntPtr Rows, int Count)[] mine, float share, int inputs, int hidden)
         {
             long layer = (long)inputs * hidden, each = layer + inputs;
             var all = new float[each * mine.Length];
             for (int m = 0; m < mine.Length; m++)
             {
-                var (c, r) = mine[m];
+                var c = new ReadOnlySpan<int>((void*)mine[m].Columns, mine[m].Count);
+                var r = new ReadOnlySpan<float>((void*)mine[m].Rows, mine[m].Count * hidden);
                 for (int i = 0; i < c.Length; i++)
                 {
-                    r.AsSpan(i * hidden, hidden).CopyTo(all.AsSpan(checked((int)(m * each + (long)c[i] * hidden)), hidden));
+                    var to = all.AsSpan(checked((int)(m * each + (long)c[i] * hidden)), hidden);
+                    r.Slice(i * hidden, hidden).CopyTo(to);
+                    Scale(to, share, 1);
                     all[m * each + layer + c[i]] = 1;
                 }
             }
