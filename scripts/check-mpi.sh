@@ -81,7 +81,13 @@ cmp "$out/w-mpi.bin" "$out/w-resumed.bin" || { echo "the resumed job's weights d
 echo "  resumed after a failure: bit-identical to the uninterrupted run"
 echo "== sparse text: Debian packages, 16,000 rows"
 text=build/debian-packages.tsv
-[ -f "$text" ] || python3 scripts/debian-packages-export.py "$text"
+# the export reads apt's package lists: refresh them once when they are missing (a fresh machine)
+if [ ! -f "$text" ] || [ "$(wc -l < "$text")" -le 16000 ]; then
+  python3 scripts/debian-packages-export.py "$text" || true
+  if [ ! -f "$text" ] || [ "$(wc -l < "$text")" -le 16000 ]; then
+    apt-get update -qq && python3 scripts/debian-packages-export.py "$text"
+  fi
+fi
 textargs=(--text "$text" --rows 16000 --epochs 10 --hidden 128 --out "$out/text")
 dotnet "$app" "${textargs[@]}" --threads 1 --weights "$out/t-1.bin" > "$out/text-one.log"
 tail -1 "$out/text-one.log"
