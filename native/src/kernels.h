@@ -99,6 +99,17 @@ void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns
                                         float beta, int64_t mr);
 #endif
 
+#if defined(MLP_HAVE_AVX2_KERNELS)
+/* The thin kernel's store, shared by the AVX2 and AVX-512 thin kernels: c[r, j] = alpha * acc[j][r] (+ beta * c)
+ * for r < mr, j < n, with the 6x16 kernel's arithmetic. */
+void mlp_thin_store_avx2(float acc[][MLP_THIN_M], int64_t mr, int64_t n, float *c, int64_t ldc, float alpha, float beta);
+#endif
+#if defined(MLP_HAVE_AVX512_KERNELS)
+/* The thin kernel with the 16 rows in one zmm (one multiply-add per broadcast of B, all columns at once). */
+void mlp_gemm_thin_avx512(int64_t k, const float *a, int64_t a_stride, int64_t mr, const float *b, int64_t n, float *c,
+                          int64_t ldc, float alpha, float beta);
+#endif
+
 /* The table chosen for this process (cpuid + xgetbv, MLNETMLP_ISA override), initialised once. */
 const mlp_kernels *mlp_kernels_get(void);
 

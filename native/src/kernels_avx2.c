@@ -200,6 +200,11 @@ static void gemm_thin_avx2(int64_t k, const float *a, int64_t a_stride, int64_t 
         const int64_t cols = n - j0 < width ? n - j0 : width;
         thin_kernels[cols](k, a, a_stride, mr, mask0, mask1, b + j0, acc + j0);
     }
+    mlp_thin_store_avx2(acc, mr, n, c, ldc, alpha, beta);
+}
+
+void mlp_thin_store_avx2(float acc[][MLP_THIN_M], int64_t mr, int64_t n, float *c, int64_t ldc, float alpha, float beta)
+{
     /* Full 8 x 8 blocks through registers; the rest element by element with the same arithmetic. */
     const int64_t full_rows = mr & ~(int64_t)7, full_cols = n & ~(int64_t)7;
     for (int64_t r0 = 0; r0 < full_rows; r0 += 8)

@@ -95,3 +95,43 @@ void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns
 {
     wide_tile(A_COLUMNS, k, NULL, 0, a_columns, a_offset, b, panel_stride, row_stride, c, ldc, alpha, beta, mr);
 }
+
+/* ---- thin B: the 16 rows in one zmm, one accumulator per column ------------------------------- */
+
+/* Every column at once (at most MLP_THIN_N = 12 accumulators and one A vector): each broadcast of B feeds one
+ * 16-lane multiply-add, twice the work per instruction of the AVX2 kernel's two 8-lane ones. Same values and
+ * multiply-add order per element (p ascending from zero), so results are bit-identical to it. */
+#define THIN_STEP(j)                                                                                \
+    if (COLS > j) acc##j = _mm512_fmadd_ps(av, _mm512_set1_ps(b[j]), acc##j);
+#define THIN_KERNEL(N)                                                                                       \
+    static void thin_##N(int64_t k, const float *a, int64_t a_stride, __mmask16 rows, const float *b,           \
+                         float out[][MLP_THIN_M])                                                             \
+    {                                                                                                      \
+        enum { COLS = N };                                                                                 \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0, acc5 = acc0;  \
+        __m512 acc6 = acc0, acc7 = acc0, acc8 = acc0, acc9 = acc0, acc10 = acc0, acc11 = acc0;             \
+        for (int64_t p = 0; p < k; ++p, a += a_stride, b += MLP_NR) {                                     \
+            const __m512 av = _mm512_maskz_loadu_ps(rows, a); /* rows past mr may not exist */             \
+            THIN_STEP(0) THIN_STEP(1) THIN_STEP(2) THIN_STEP(3) THIN_STEP(4) THIN_STEP(5)                  \
+            THIN_STEP(6) THIN_STEP(7) THIN_STEP(8) THIN_STEP(9) THIN_STEP(10) THIN_STEP(11)                \
+        }                                                                                                  \
+        const __m512 all[12] = {acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11}; \
+        for (int j = 0; j < COLS; ++j) _mm512_storeu_ps(out[j], all[j]);                                  \
+    }
+THIN_KERNEL(1) THIN_KERNEL(2) THIN_KERNEL(3) THIN_KERNEL(4) THIN_KERNEL(5) THIN_KERNEL(6)
+THIN_KERNEL(7) THIN_KERNEL(8) THIN_KERNEL(9) THIN_KERNEL(10) THIN_KERNEL(11) THIN_KERNEL(12)
+#undef THIN_KERNEL
+#undef THIN_STEP
+
+typedef void (*thin_fn)(int64_t, const float *, int64_t, __mmask16, const float *, float[][MLP_THIN_M]);
+static const thin_fn thin_kernels[MLP_THIN_N + 1] = {NULL, thin_1, thin_2, thin_3, thin_4, thin_5, thin_6,
+                                                     thin_7, thin_8, thin_9, thin_10, thin_11, thin_12};
+
+void mlp_gemm_thin_avx512(int64_t k, const float *a, int64_t a_stride, int64_t mr, const float *b, int64_t n, float *c,
+                          int64_t ldc, float alpha, float beta)
+{
+    float acc[MLP_THIN_N][MLP_THIN_M]; /* acc[j][r]: column j, row r */
+    const __mmask16 rows = (__mmask16)((1u << mr) - 1u);
+    thin_kernels[n](k, a, a_stride, rows, b, acc);
+    mlp_thin_store_avx2(acc, mr, n, c, ldc, alpha, beta);
+}

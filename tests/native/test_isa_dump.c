@@ -10,8 +10,10 @@
 
 static void dump_gemms(FILE *out, uint64_t *seed)
 {
-    const int64_t shapes[][3] = {{128, 256, 784}, {784, 256, 128}, {37, 129, 300}, {131, 10, 97}, {9, 64, 33}, {64, 7, 5}};
-    for (int s = 0; s < 6; ++s)
+    /* the last five: thin B (N <= 12) with every row remainder of 16 the zmm thin kernel masks */
+    const int64_t shapes[][3] = {{128, 256, 784}, {784, 256, 128}, {37, 129, 300}, {131, 10, 97}, {9, 64, 33}, {64, 7, 5},
+                                 {29, 1, 40}, {17, 12, 19}, {45, 5, 8}, {33, 11, 64}, {250, 9, 130}};
+    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); ++s)
         for (int t = 0; t < 4; ++t) {
             const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
             const int ta = t & 1, tb = t >> 1;
