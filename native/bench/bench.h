@@ -7,6 +7,10 @@
 
 double bench_fma_peak_flops_per_iteration(void);
 float bench_fma_peak_loop(int64_t iterations);
+/* The same on zmm registers (peak_avx512.c); call the loop only when supported. */
+int bench_fma_peak_zmm_supported(void);
+double bench_fma_peak_zmm_flops_per_iteration(void);
+float bench_fma_peak_zmm_loop(int64_t iterations);
 
 static inline double bench_now(void)
 {

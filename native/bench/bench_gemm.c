@@ -102,15 +102,15 @@ static void pause_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static double measure_peak(void)
+static double measure_peak(float (*loop)(int64_t), double flops_per_iteration)
 {
     const int64_t iterations = 200000000;
     double best = 0;
     for (int r = 0; r < 3; ++r) {
         double t0 = bench_now();
-        volatile float sink = bench_fma_peak_loop(iterations);
+        volatile float sink = loop(iterations);
         (void)sink;
-        double g = bench_fma_peak_flops_per_iteration() * (double)iterations / (bench_now() - t0) * 1e-9;
+        double g = flops_per_iteration * (double)iterations / (bench_now() - t0) * 1e-9;
         if (g > best) best = g;
     }
     return best;
@@ -140,8 +140,11 @@ int main(int argc, char **argv)
     load_library("openblas", "libopenblas.so.0", "openblas_set_num_threads", 0);
     load_library("blis", "libblis.so.4", "bli_thread_set_num_threads", 1);
 
-    const double peak = measure_peak();
-    printf("# isa %s; single-core FMA peak (register-only AVX2 loop): %.1f GFLOP/s\n", mlp_isa(), peak);
+    const double peak = measure_peak(bench_fma_peak_loop, bench_fma_peak_flops_per_iteration());
+    printf("# isa %s; single-core FMA peak (register-only loop): ymm %.1f GFLOP/s", mlp_isa(), peak);
+    if (bench_fma_peak_zmm_supported())
+        printf(", zmm %.1f GFLOP/s", measure_peak(bench_fma_peak_zmm_loop, bench_fma_peak_zmm_flops_per_iteration()));
+    printf("\n");
 
     static const shape shapes[] = {
         {"square 128", 0, 0, 128, 128, 128},     {"square 256", 0, 0, 256, 256, 256},
