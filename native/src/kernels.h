@@ -103,11 +103,17 @@ void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns
 /* The thin kernel's store, shared by the AVX2 and AVX-512 thin kernels: c[r, j] = alpha * acc[j][r] (+ beta * c)
  * for r < mr, j < n, with the 6x16 kernel's arithmetic. */
 void mlp_thin_store_avx2(float acc[][MLP_THIN_M], int64_t mr, int64_t n, float *c, int64_t ldc, float alpha, float beta);
+/* The AVX2 set's Adam update (the AVX-512 one hands it the last n % 16 elements). */
+void mlp_adam_update_avx2(int64_t n, float *w, const float *g, float *m, float *v, float step_size, float beta1,
+                          float beta2, float epsilon, float l2, float decay);
 #endif
 #if defined(MLP_HAVE_AVX512_KERNELS)
 /* The thin kernel with the 16 rows in one zmm (one multiply-add per broadcast of B, all columns at once). */
 void mlp_gemm_thin_avx512(int64_t k, const float *a, int64_t a_stride, int64_t mr, const float *b, int64_t n, float *c,
                           int64_t ldc, float alpha, float beta);
+/* Adam on zmm: the AVX2 update's arithmetic element by element (bit-identical), 16 lanes at a time. */
+void mlp_adam_update_avx512(int64_t n, float *w, const float *g, float *m, float *v, float step_size, float beta1,
+                            float beta2, float epsilon, float l2, float decay);
 #endif
 
 /* The table chosen for this process (cpuid + xgetbv, MLNETMLP_ISA override), initialised once. */

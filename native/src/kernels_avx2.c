@@ -463,8 +463,8 @@ static void sgd_update_avx2(int64_t n, float *w, const float *g, float *velocity
     }
 }
 
-static void adam_update_avx2(int64_t n, float *w, const float *g, float *m, float *v, float step_size,
-                             float beta1, float beta2, float epsilon, float l2, float decay)
+void mlp_adam_update_avx2(int64_t n, float *w, const float *g, float *m, float *v, float step_size, float beta1,
+                          float beta2, float epsilon, float l2, float decay)
 {
     const __m256 vdecay = _mm256_set1_ps(decay);
     const __m256 vb1 = _mm256_set1_ps(beta1), vb1c = _mm256_set1_ps(1.0f - beta1);
@@ -509,7 +509,7 @@ const mlp_kernels mlp_kernels_avx2 = {
     accumulate_avx2,
     axpy_avx2,
     sgd_update_avx2,
-    adam_update_avx2,
+    mlp_adam_update_avx2,
     NULL, /* no wide tiles */
     NULL,
 };

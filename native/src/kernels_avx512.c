@@ -4,6 +4,7 @@
  * and xgetbv. With 32 registers one broadcast of A feeds four multiply-adds (two in the 6x16 AVX2 tile), so
  * the loads no longer compete with the multiply-adds. Values and multiply-add order per element are those
  * of the 6x16 micro-kernel: results are bit-identical to it. */
+#include <float.h>
 #include <immintrin.h>
 
 #include "kernels.h"
@@ -134,4 +135,36 @@ void mlp_gemm_thin_avx512(int64_t k, const float *a, int64_t a_stride, int64_t m
     const __mmask16 rows = (__mmask16)((1u << mr) - 1u);
     thin_kernels[n](k, a, a_stride, rows, b, acc);
     mlp_thin_store_avx2(acc, mr, n, c, ldc, alpha, beta);
+}
+
+/* ---- Adam ------------------------------------------------------------------------------------ */
+
+/* |x| < FLT_MIN to 0 (NaN stays NaN): the AVX2 update's flush. */
+static inline __m512 flush_tiny16(__m512 x)
+{
+    const __mmask16 keep = _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(FLT_MIN), _CMP_NLT_UQ);
+    return _mm512_maskz_mov_ps(keep, x);
+}
+
+void mlp_adam_update_avx512(int64_t n, float *w, const float *g, float *m, float *v, float step_size, float beta1,
+                            float beta2, float epsilon, float l2, float decay)
+{
+    const __m512 vdecay = _mm512_set1_ps(decay);
+    const __m512 vb1 = _mm512_set1_ps(beta1), vb1c = _mm512_set1_ps(1.0f - beta1);
+    const __m512 vb2 = _mm512_set1_ps(beta2), vb2c = _mm512_set1_ps(1.0f - beta2);
+    const __m512 veps = _mm512_set1_ps(epsilon), vstep = _mm512_set1_ps(step_size), vl2 = _mm512_set1_ps(l2);
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 wj = _mm512_loadu_ps(w + j);
+        const __m512 grad = _mm512_fmadd_ps(vl2, wj, _mm512_loadu_ps(g + j));
+        wj = _mm512_sub_ps(wj, _mm512_mul_ps(vdecay, wj));
+        const __m512 mj = flush_tiny16(_mm512_fmadd_ps(vb1, _mm512_loadu_ps(m + j), _mm512_mul_ps(vb1c, grad)));
+        const __m512 vj = flush_tiny16(_mm512_fmadd_ps(vb2, _mm512_loadu_ps(v + j), _mm512_mul_ps(vb2c, _mm512_mul_ps(grad, grad))));
+        _mm512_storeu_ps(m + j, mj);
+        _mm512_storeu_ps(v + j, vj);
+        const __m512 denom = _mm512_add_ps(_mm512_sqrt_ps(vj), veps);
+        _mm512_storeu_ps(w + j, _mm512_fnmadd_ps(vstep, _mm512_div_ps(mj, denom), wj));
+    }
+    /* the rest exactly as the AVX2 set treats it (eight lanes, then scalars) */
+    mlp_adam_update_avx2(n - j, w + j, g + j, m + j, v + j, step_size, beta1, beta2, epsilon, l2, decay);
 }
