@@ -24,3 +24,11 @@ function(mlp_avx512_sources)
   endif()
   set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma")
 endfunction()
+
+# mlp_avx512bf16_sources(<files>...): compile only these files with AVX-512F + AVX512_BF16 (the bfloat16 GEMM).
+function(mlp_avx512bf16_sources)
+  if(NOT MLP_IS_X86_64 OR MSVC)
+    return()
+  endif()
+  set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bf16;-mfma")
+endfunction()

@@ -45,10 +45,20 @@ static void mlp_call(const shape *s, const float *a, const float *b, float *c)
     }
 }
 
+static int bf16_lib = -1; /* --bf16: mlp_sgemm_bf16 as one more "library" */
+
 static void run(int lib, const shape *s, const float *a, const float *b, float *c)
 {
     if (lib == 0) {
         mlp_call(s, a, b, c);
+        return;
+    }
+    if (lib == bf16_lib) {
+        const int lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
+        if (mlp_sgemm_bf16(s->ta, s->tb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 0.0f, c, s->n) != 0) {
+            fprintf(stderr, "mlp_sgemm_bf16 failed: %s\n", mlp_last_error_message());
+            exit(1);
+        }
         return;
     }
     const int lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
@@ -120,15 +130,17 @@ int main(int argc, char **argv)
 {
     int rounds = 5, quick = 0, thread_list[4] = {1, 2, 0, 0}, thread_count = 2;
     const char *only = NULL;
+    int with_bf16 = 0;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--bf16")) with_bf16 = 1;
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             thread_count = 0;
             for (char *t = strtok(argv[++i], ","); t && thread_count < 4; t = strtok(NULL, ",")) thread_list[thread_count++] = atoi(t);
         } else {
-            fprintf(stderr, "usage: bench_gemm [--rounds N] [--threads 1,2] [--quick] [--only <text in shape names>]\n");
+            fprintf(stderr, "usage: bench_gemm [--rounds N] [--threads 1,2] [--quick] [--only <text in shape names>] [--bf16]\n");
             return 2;
         }
     }
@@ -139,6 +151,12 @@ int main(int argc, char **argv)
     lib_count = 1;
     load_library("openblas", "libopenblas.so.0", "openblas_set_num_threads", 0);
     load_library("blis", "libblis.so.4", "bli_thread_set_num_threads", 1);
+    if (with_bf16 && mlp_has_bfloat16()) { /* the ratio column then reads mlnetmlp float32 / bfloat16 */
+        bf16_lib = lib_count;
+        libs[lib_count++].name = "mlnetmlp-bf16";
+    } else if (with_bf16) {
+        printf("# --bf16: this CPU has no AVX512_BF16\n");
+    }
 
     const double peak = measure_peak(bench_fma_peak_loop, bench_fma_peak_flops_per_iteration());
     printf("# isa %s; single-core FMA peak (register-only loop): ymm %.1f GFLOP/s", mlp_isa(), peak);

@@ -1,6 +1,6 @@
 /* bench_train: native time of training epochs of an MLP on synthetic Fashion-MNIST-sized data
  * (60,000 x 784, 10 classes), the arithmetic of one epoch without any managed overhead.
- * usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] */
+ * usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] [--bf16] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +19,20 @@
 
 int main(int argc, char **argv)
 {
-    int threads = 0, batch = 128, epochs = 3, rows = 60000, inputs = 784, classes = 10;
+    int precision = MLP_PRECISION_FLOAT32, threads = 0, batch = 128, epochs = 3, rows = 60000, inputs = 784, classes = 10;
     int32_t sizes[16] = {0};
     int hidden_count = 2;
     sizes[1] = 256, sizes[2] = 128;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--bf16")) precision = MLP_PRECISION_BFLOAT16;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--hidden") && i + 1 < argc) {
             hidden_count = 0;
             for (char *t = strtok(argv[++i], ","); t && hidden_count < 14; t = strtok(NULL, ",")) sizes[1 + hidden_count++] = atoi(t);
         } else {
-            fprintf(stderr, "usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128]\n");
+            fprintf(stderr, "usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] [--bf16]\n");
             return 2;
         }
     }
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
     c.learning_rate = 1e-3f, c.beta1 = 0.9f, c.beta2 = 0.999f, c.epsilon = 1e-8f;
     c.max_batch_rows = batch;
     c.num_threads = threads;
+    c.precision = precision;
     mlp_trainer *t;
     CHECK_STATUS(mlp_trainer_create(net, &c, &t));
 

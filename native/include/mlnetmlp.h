@@ -36,7 +36,8 @@ enum mlp_status {
     MLP_ERR_INVALID_ARGUMENT = 1, /* a size, pointer or enum was out of range */
     MLP_ERR_OUT_OF_MEMORY = 2,    /* an allocation failed */
     MLP_ERR_NOT_FINITE = 3,       /* training produced a NaN or infinite loss/weight */
-    MLP_ERR_INTERNAL = 4          /* a bug: please report */
+    MLP_ERR_INTERNAL = 4,         /* a bug: please report */
+    MLP_ERR_UNSUPPORTED = 5       /* the CPU lacks what the call needs (e.g. AVX512_BF16 for bfloat16) */
 };
 
 enum mlp_activation {
@@ -88,6 +89,15 @@ MLP_API int32_t mlp_get_num_threads(void);
 MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
                           float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                           float beta, float *c, int64_t ldc);
+
+/* 1 when this CPU runs the bfloat16 kernels (AVX512_BF16, as on AMD Zen 4 / Zen 5 and Intel Sapphire Rapids),
+ * else 0 (also under MLNETMLP_ISA=avx2 or generic). */
+MLP_API int32_t mlp_has_bfloat16(void);
+/* mlp_sgemm with op(A) and op(B) rounded to bfloat16 (to nearest even) and the products accumulated in float32
+ * (vdpbf16ps; inputs below the float32 normal range count as zero). MLP_ERR_UNSUPPORTED without mlp_has_bfloat16. */
+MLP_API int32_t mlp_sgemm_bf16(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                               float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                               float beta, float *c, int64_t ldc);
 
 /* ---- element-wise kernels (exported for tests and tools) --------------------------------- */
 
@@ -216,8 +226,16 @@ typedef struct mlp_train_config {
     float input_scale_rate;   /* the input scale's learning-rate factor (> 0; no weight decay); ignored without it */
     int32_t sparse_input;     /* 1: batches come as CSR rows (mlp_trainer_step_csr); the first layer's gradient is
                                  row-sparse and its optimizer updates lazy (see mlp_trainer_step_csr); 0: dense */
+    int32_t precision;        /* enum mlp_precision: MLP_PRECISION_BFLOAT16 runs the training GEMMs on bfloat16
+                                 copies of weights and activations with float32 accumulation (AVX512_BF16 only:
+                                 MLP_ERR_UNSUPPORTED elsewhere); weights, gradients and optimizer state stay float32 */
     int32_t reserved;         /* must be 0 */
 } mlp_train_config;
+
+enum mlp_precision {
+    MLP_PRECISION_FLOAT32 = 0,
+    MLP_PRECISION_BFLOAT16 = 1
+};
 
 typedef struct mlp_trainer mlp_trainer;
 

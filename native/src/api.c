@@ -3,6 +3,7 @@
 
 #include "errors.h"
 #include "gemm.h"
+#include "gemm_bf16.h"
 #include "memory.h"
 #include "mlnetmlp.h"
 #include "threads.h"
@@ -25,11 +26,10 @@ static int32_t check_matrix(const char *name, const void *p, int64_t rows, int64
     return MLP_OK;
 }
 
-MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                          const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                          int64_t ldc)
+/* The arguments of mlp_sgemm and mlp_sgemm_bf16. */
+static int32_t check_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                           const float *b, int64_t ldb, const float *c, int64_t ldc)
 {
-    mlp_clear_error();
     MLP_CHECK(trans_a == 0 || trans_a == 1, "trans_a must be 0 (none) or 1 (transpose), got %d", (int)trans_a);
     MLP_CHECK(trans_b == 0 || trans_b == 1, "trans_b must be 0 (none) or 1 (transpose), got %d", (int)trans_b);
     MLP_CHECK(m >= 0 && n >= 0 && k >= 0, "matrix sizes must not be negative (m=%lld, n=%lld, k=%lld)",
@@ -40,9 +40,17 @@ MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n
     if ((status = check_matrix("A", a, a_rows, a_cols, lda)) != MLP_OK) return status;
     if ((status = check_matrix("B", b, b_rows, b_cols, ldb)) != MLP_OK) return status;
     if ((status = check_matrix("C", c, m, n, ldc)) != MLP_OK) return status;
-    if (m == 0 || n == 0)
-        return MLP_OK;
+    return MLP_OK;
+}
 
+MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                          const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                          int64_t ldc)
+{
+    mlp_clear_error();
+    const int32_t status = check_sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+    if (status != MLP_OK || m == 0 || n == 0)
+        return status;
     const mlp_gemm_problem problem = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL,
                                       MLP_ACT_IDENTITY, NULL};
     const int threads = mlp_gemm_threads(&problem, mlp_threads_resolve(0));
@@ -50,6 +58,41 @@ MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n
     if (!ws)
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating the GEMM workspace");
     mlp_gemm(mlp_kernels_get(), &problem, threads, ws);
+    mlp_free(ws);
+    return MLP_OK;
+}
+
+typedef struct bf16_task {
+    const mlp_gemm_problem *problem;
+    float *workspace;
+} bf16_task;
+
+static void bf16_task_run(void *ctx, int thread, int team)
+{
+    const bf16_task *t = ctx;
+    mlp_gemm_bf16_team(mlp_kernels_get(), t->problem, t->workspace, thread, team);
+}
+
+MLP_API int32_t mlp_sgemm_bf16(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                               int64_t ldc)
+{
+    mlp_clear_error();
+    if (!mlp_bf16_available())
+        return mlp_fail(MLP_ERR_UNSUPPORTED, "this CPU has no AVX512_BF16 (or MLNETMLP_ISA caps the kernels below AVX-512): "
+                                             "use mlp_sgemm");
+    const int32_t status = check_sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+    if (status != MLP_OK || m == 0 || n == 0)
+        return status;
+    const mlp_gemm_problem problem = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL,
+                                      MLP_ACT_IDENTITY, NULL};
+    const int threads = mlp_gemm_threads(&problem, mlp_threads_resolve(0));
+    const int64_t floats = mlp_gemm_bf16_workspace_floats(m, n, k), fallback = mlp_gemm_workspace_floats(m, n, k, threads);
+    float *ws = mlp_alloc_floats(floats > fallback ? floats : fallback);
+    if (!ws)
+        return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating the GEMM workspace");
+    bf16_task task = {&problem, ws};
+    mlp_parallel(threads, bf16_task_run, &task);
     mlp_free(ws);
     return MLP_OK;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm_bf16.h"
 #include "kernels.h"
 #include "mlnetmlp.h"
 
@@ -68,6 +69,30 @@ static void select_kernels(void)
     }
 #endif
 }
+
+/* AVX512_BF16 (cpuid leaf 7 subleaf 1, EAX bit 5) on top of AVX-512F with the OS's ZMM state, unless
+ * MLNETMLP_ISA caps the kernels below AVX-512. Read once. */
+static int bf16 = 0;
+static pthread_once_t bf16_once = PTHREAD_ONCE_INIT;
+
+static void detect_bf16(void)
+{
+#if defined(MLP_HAVE_AVX512_KERNELS)
+    const char *forced = getenv("MLNETMLP_ISA");
+    if (forced && (strcmp(forced, "generic") == 0 || strcmp(forced, "avx2") == 0))
+        return;
+    unsigned eax, ebx, ecx, edx;
+    bf16 = cpu_has_avx512f() && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && ((eax >> 5) & 1);
+#endif
+}
+
+int mlp_bf16_available(void)
+{
+    pthread_once(&bf16_once, detect_bf16);
+    return bf16;
+}
+
+MLP_API int32_t mlp_has_bfloat16(void) { return mlp_bf16_available(); }
 
 const mlp_kernels *mlp_kernels_get(void)
 {

@@ -4,6 +4,7 @@
 
 #include "errors.h"
 #include "gemm.h"
+#include "gemm_bf16.h"
 #include "memory.h"
 #include "portable_math.h"
 #include "trainer.h"
@@ -60,24 +61,33 @@ static int32_t check_config(const mlp_train_config *c)
     MLP_CHECK(!c->input_scale || (isfinite(c->input_scale_rate) && c->input_scale_rate > 0.0f),
               "input_scale_rate must be finite and > 0, got %g", (double)c->input_scale_rate);
     MLP_CHECK(c->sparse_input == 0 || c->sparse_input == 1, "sparse_input must be 0 or 1, got %d", (int)c->sparse_input);
+    MLP_CHECK(c->precision == MLP_PRECISION_FLOAT32 || c->precision == MLP_PRECISION_BFLOAT16,
+              "precision must be 0 (float32) or 1 (bfloat16), got %d", (int)c->precision);
+    if (c->precision == MLP_PRECISION_BFLOAT16 && !mlp_bf16_available())
+        return mlp_fail(MLP_ERR_UNSUPPORTED, "bfloat16 training needs AVX512_BF16, which this CPU lacks (or MLNETMLP_ISA "
+                                             "caps the kernels below AVX-512): use float32");
     MLP_CHECK(c->reserved == 0, "reserved must be 0");
     return MLP_OK;
 }
 
 
 /* The GEMM workspace: enough for any layer's GEMMs shared by the team, and for two single-thread gradient GEMMs
- * side by side (*gradient_floats each). */
-static int64_t trainer_gemm_floats(const mlp_network *net, int64_t b, int threads, int64_t *gradient_floats)
+ * side by side (*gradient_floats each); in bfloat16 also for the packed bf16 copies. */
+static int64_t trainer_gemm_floats(const mlp_network *net, int64_t b, int threads, int bf16, int64_t *gradient_floats)
 {
     int64_t most = 0, gradient = 0;
     for (int32_t l = 0; l < net->num_layers; ++l) {
         const int64_t in = net->sizes[l], out = net->sizes[l + 1];
         const int64_t shapes[3][3] = {{b, out, in}, {in, out, b}, {b, in, out}};
         for (int s = 0; s < 3; ++s) {
-            const int64_t w = mlp_gemm_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2], threads);
+            const int64_t packed = bf16 ? mlp_gemm_bf16_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2]) : 0;
+            int64_t w = mlp_gemm_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2], threads);
+            if (packed > w) w = packed;
             if (w > most) most = w;
             if (s > 0) {
-                const int64_t alone = (mlp_gemm_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2], 1) + 15) / 16 * 16;
+                int64_t alone = mlp_gemm_workspace_floats(shapes[s][0], shapes[s][1], shapes[s][2], 1);
+                if (packed > alone) alone = packed;
+                alone = (alone + 15) / 16 * 16;
                 if (alone > gradient) gradient = alone;
             }
         }
@@ -123,7 +133,7 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
     for (int32_t l = 0; ok && l < net->num_layers; ++l)
         ok = (t->acts[l] = mlp_alloc_floats(b * net->sizes[l + 1])) != NULL;
     ok = ok && (t->delta[0] = mlp_alloc_floats(b * widest)) && (t->delta[1] = mlp_alloc_floats(b * widest));
-    ok = ok && (t->gemm_ws = mlp_alloc_floats(trainer_gemm_floats(net, b, t->threads, &t->gradient_ws_floats)));
+    ok = ok && (t->gemm_ws = mlp_alloc_floats(trainer_gemm_floats(net, b, t->threads, config->precision == MLP_PRECISION_BFLOAT16, &t->gradient_ws_floats)));
     ok = ok && (t->row_losses = malloc((size_t)b * sizeof *t->row_losses));
     if (config->input_scale) {
         const int64_t in = net->sizes[0], w1 = (int64_t)net->sizes[0] * net->sizes[1];

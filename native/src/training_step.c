@@ -5,7 +5,32 @@
 
 #include "dropout.h"
 #include "gemm.h"
+#include "gemm_bf16.h"
 #include "trainer.h"
+
+/* A training GEMM shared by the team: in bfloat16 precision on the bf16 kernels, except the thin shapes (N or K of
+ * at most 16: the output layer, its input gradient), whose few flops the float32 thin paths serve faster. */
+static int in_bf16(const mlp_trainer *t, const mlp_gemm_problem *g)
+{
+    return t->config.precision == MLP_PRECISION_BFLOAT16 && g->n > 16 && g->k > 16;
+}
+
+static void gemm_team(const mlp_trainer *t, const mlp_kernels *kern, const mlp_gemm_problem *g, float *ws, int thread, int team)
+{
+    if (in_bf16(t, g))
+        mlp_gemm_bf16_team(kern, g, ws, thread, team);
+    else
+        mlp_gemm_team(kern, g, ws, thread, team);
+}
+
+/* One thread alone (the paired gradients). */
+static void gemm_alone(const mlp_trainer *t, const mlp_kernels *kern, const mlp_gemm_problem *g, float *ws)
+{
+    if (in_bf16(t, g))
+        mlp_gemm_bf16_team(kern, g, ws, 0, 1);
+    else
+        mlp_gemm(kern, g, 1, ws);
+}
 
 /* Rows [lo, hi) of the batch into dst (rows of `in` floats). The rows sit at random places in memory: copying
  * GATHER_ROWS of them side by side, a cache line from each in turn, keeps that many memory streams in flight
@@ -64,7 +89,7 @@ static void forward_team(const mlp_pass *ps, int thread, int team)
                                         net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
                                         net->params + net->bias_offset[l], mlp_layer_activation(net, l),
                                         l == 0 ? ps->input_rows : NULL};
-            mlp_gemm_team(kern, &g, t->gemm_ws, thread, team);
+            gemm_team(t, kern, &g, t->gemm_ws, thread, team);
         }
         if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
             const mlp_dropout drop = step_dropout(t);
@@ -111,7 +136,7 @@ static void backward_team(const mlp_pass *ps, int thread, int team)
                                      mlp_grad(t, net->weight_offset[l]), out, NULL, MLP_ACT_IDENTITY,
                                      l == 0 ? ps->input_rows : NULL};
         if (l == 0) {
-            mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
+            gemm_team(t, kern, &gw, t->gemm_ws, thread, team);
             break;
         }
         /* dH_prev = dZ Wᵀ, then through the previous layer's activation (threads take rows) */
@@ -121,11 +146,11 @@ static void backward_team(const mlp_pass *ps, int thread, int team)
         if (paired_gradients(team)) {
             /* dW and dH_prev are independent and take the same flops: one thread each, at its one-thread speed
              * (shared, these smaller GEMMs lost a quarter of it); the results are the same either way */
-            mlp_gemm(kern, thread == 0 ? &gw : &gx, 1, t->gemm_ws + thread * t->gradient_ws_floats);
+            gemm_alone(t, kern, thread == 0 ? &gw : &gx, t->gemm_ws + thread * t->gradient_ws_floats);
             mlp_barrier(team);
         } else {
-            mlp_gemm_team(kern, &gw, t->gemm_ws, thread, team);
-            mlp_gemm_team(kern, &gx, t->gemm_ws, thread, team);
+            gemm_team(t, kern, &gw, t->gemm_ws, thread, team);
+            gemm_team(t, kern, &gx, t->gemm_ws, thread, team);
         }
         const int32_t act = mlp_layer_activation(net, l - 1);
         int64_t r0, r1;

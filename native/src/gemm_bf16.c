@@ -1,0 +1,112 @@
+/* The bfloat16 GEMM driver: the team packs op(A) into 16-row and op(B) into 16-column panels of bf16 pairs (the
+ * whole K at once: the training shapes' panels fit L1/L2), then each thread computes whole 8 x 48 tiles of its rows
+ * and applies the epilogue to them. */
+#include "gemm_bf16.h"
+
+#include <string.h>
+
+#include "mlnetmlp.h"
+#include "threads.h"
+
+static int64_t panels_of(int64_t x) { return (x + MLP_BF16_PANEL - 1) / MLP_BF16_PANEL; }
+
+int64_t mlp_gemm_bf16_workspace_floats(int64_t m, int64_t n, int64_t k)
+{
+    const int64_t q = (k + 1) / 2;
+    return (panels_of(m) + panels_of(n)) * MLP_BF16_PANEL * q + 16;
+}
+
+#if defined(MLP_HAVE_AVX512_KERNELS)
+
+/* Stored row r of A (by index when the problem gives a_rows). */
+static const float *a_stored(const mlp_gemm_problem *g, int64_t r)
+{
+    return g->a + (g->a_rows ? (int64_t)g->a_rows[r] : r) * g->lda;
+}
+
+/* Panels [p0, p1) of op(A) (rows 16 p0 .. 16 p1 of op(A)), pairs along K. */
+static void pack_a_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int64_t q_count, uint32_t *pa)
+{
+    const int64_t panel_words = q_count * MLP_BF16_PANEL, r0 = p0 * MLP_BF16_PANEL;
+    const int64_t r1 = p1 * MLP_BF16_PANEL < g->m ? p1 * MLP_BF16_PANEL : g->m;
+    if (!g->trans_a) { /* op(A)'s rows are stored rows: pairs are adjacent */
+        for (int64_t i = p0; i < p1; ++i) {
+            const float *rows[MLP_BF16_PANEL];
+            const int64_t first = i * MLP_BF16_PANEL, count = g->m - first < MLP_BF16_PANEL ? g->m - first : MLP_BF16_PANEL;
+            for (int64_t r = 0; r < count; ++r) rows[r] = a_stored(g, first + r);
+            mlp_bf16_pack_rows_avx512(rows, count, g->k, pa + i * panel_words);
+        }
+        return;
+    }
+    if (r1 < p1 * MLP_BF16_PANEL) /* a partial last panel: its missing rows stay 0 */
+        memset(pa + (p1 - 1) * panel_words, 0, (size_t)panel_words * sizeof *pa);
+    for (int64_t q = 0; q < q_count; ++q) { /* op(A)(r, p) = stored row p, column r */
+        const float *rows[2] = {a_stored(g, 2 * q) + r0, 2 * q + 1 < g->k ? a_stored(g, 2 * q + 1) + r0 : NULL};
+        mlp_bf16_pack_pairs_avx512(rows, r1 - r0, pa + p0 * panel_words + q * MLP_BF16_PANEL, panel_words);
+    }
+}
+
+/* Panels [p0, p1) of op(B) (columns 16 p0 .. 16 p1 of op(B)), pairs along K. */
+static void pack_b_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int64_t q_count, uint32_t *pb)
+{
+    const int64_t panel_words = q_count * MLP_BF16_PANEL, c0 = p0 * MLP_BF16_PANEL;
+    const int64_t c1 = p1 * MLP_BF16_PANEL < g->n ? p1 * MLP_BF16_PANEL : g->n;
+    if (g->trans_b) { /* op(B)(p, c) = b[c * ldb + p]: pairs adjacent along B's rows */
+        for (int64_t j = p0; j < p1; ++j) {
+            const float *rows[MLP_BF16_PANEL];
+            const int64_t first = j * MLP_BF16_PANEL, count = g->n - first < MLP_BF16_PANEL ? g->n - first : MLP_BF16_PANEL;
+            for (int64_t c = 0; c < count; ++c) rows[c] = g->b + (first + c) * g->ldb;
+            mlp_bf16_pack_rows_avx512(rows, count, g->k, pb + j * panel_words);
+        }
+        return;
+    }
+    if (c1 < p1 * MLP_BF16_PANEL)
+        memset(pb + (p1 - 1) * panel_words, 0, (size_t)panel_words * sizeof *pb);
+    for (int64_t q = 0; q < q_count; ++q) {
+        const float *rows[2] = {g->b + 2 * q * g->ldb + c0, 2 * q + 1 < g->k ? g->b + (2 * q + 1) * g->ldb + c0 : NULL};
+        mlp_bf16_pack_pairs_avx512(rows, c1 - c0, pb + p0 * panel_words + q * MLP_BF16_PANEL, panel_words);
+    }
+}
+
+enum { TILE_ROWS = 8, TILE_COLS = 48 };
+
+void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, float *workspace, int thread, int team)
+{
+    if (g->m == 0 || g->n == 0 || g->k == 0 || g->alpha == 0.0f) { /* nothing to multiply: the float32 driver scales */
+        mlp_gemm_team(kernels, g, workspace, thread, team);
+        return;
+    }
+    const int64_t q_count = (g->k + 1) / 2, panel_words = q_count * MLP_BF16_PANEL;
+    const int64_t a_panels = panels_of(g->m), b_panels = panels_of(g->n);
+    uint32_t *pa = (uint32_t *)workspace, *pb = pa + a_panels * panel_words;
+    int64_t lo, hi;
+    mlp_share(a_panels, 1, thread, team, &lo, &hi);
+    if (hi > lo) pack_a_panels(g, lo, hi, q_count, pa);
+    mlp_share(b_panels, 1, thread, team, &lo, &hi);
+    if (hi > lo) pack_b_panels(g, lo, hi, q_count, pb);
+    mlp_barrier(team);
+
+    const int64_t row_tiles = (g->m + TILE_ROWS - 1) / TILE_ROWS;
+    mlp_share(row_tiles, 1, thread, team, &lo, &hi);
+    for (int64_t t = lo; t < hi; ++t) {
+        const int64_t r0 = t * TILE_ROWS, mr = g->m - r0 < TILE_ROWS ? g->m - r0 : TILE_ROWS;
+        const uint32_t *a = pa + (r0 / MLP_BF16_PANEL) * panel_words + r0 % MLP_BF16_PANEL;
+        for (int64_t c0 = 0; c0 < g->n; c0 += TILE_COLS) {
+            const int64_t nc = g->n - c0 < TILE_COLS ? g->n - c0 : TILE_COLS;
+            mlp_bf16_tile_avx512(q_count, a, pb + (c0 / MLP_BF16_PANEL) * panel_words, panel_words,
+                                 g->c + r0 * g->ldc + c0, g->ldc, g->alpha, g->beta, mr, nc);
+        }
+        if (g->bias || g->activation != MLP_ACT_IDENTITY)
+            for (int64_t r = r0; r < r0 + mr; ++r) kernels->bias_activation(g->activation, g->n, g->bias, g->c + r * g->ldc);
+    }
+    mlp_barrier(team);
+}
+
+#else /* no AVX-512 kernels in this build: mlp_bf16_available() is 0, so this is never called */
+
+void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, float *workspace, int thread, int team)
+{
+    mlp_gemm_team(kernels, g, workspace, thread, team);
+}
+
+#endif

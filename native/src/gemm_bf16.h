@@ -1,0 +1,36 @@
+/* The bfloat16 GEMM (training's Precision = BFloat16): op(A) and op(B) rounded to bfloat16 (to nearest even) while
+ * packed, products accumulated in float32 by vdpbf16ps, C and the epilogue in float32. AVX512_BF16 only. */
+#ifndef MLP_GEMM_BF16_H
+#define MLP_GEMM_BF16_H
+
+#include <stdint.h>
+
+#include "gemm.h"
+
+/* Packed operands are panels of 16 rows of op(A) or 16 columns of op(B): panel[q * 16 + i] holds the bf16 pair of
+ * K steps 2q and 2q + 1 of row (column) i. */
+#define MLP_BF16_PANEL 16
+
+/* Whether this CPU runs the bfloat16 kernels (AVX512_BF16 and the OS's ZMM state). */
+int mlp_bf16_available(void);
+
+/* Floats (32-bit words) of workspace the bfloat16 GEMM of this shape needs. */
+int64_t mlp_gemm_bf16_workspace_floats(int64_t m, int64_t n, int64_t k);
+
+/* The problem (mlp_gemm_problem, epilogue and row indices included) in bfloat16 from inside an mlp_parallel task:
+ * every thread of the team calls it; each element of C is computed by one thread with the same arithmetic whatever
+ * the team, so results do not depend on it. Only when mlp_bf16_available(). */
+void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *problem, float *workspace, int thread, int team);
+
+/* ---- the ISA file's kernels (kernels_avx512bf16.c) ---- */
+/* The pairs (rows[0][j], rows[1][j]) for j < n (rows[1] NULL: 0 in the high half), 16 at a time: those of
+ * j in [16 c, 16 c + 16) at dst + c * chunk_stride. */
+void mlp_bf16_pack_pairs_avx512(const float *const rows[2], int64_t n, uint32_t *dst, int64_t chunk_stride);
+/* One 16-row panel from `count` rows of length k (pairs along each row): dst[q * 16 + r]; rows past count are 0. */
+void mlp_bf16_pack_rows_avx512(const float *const *rows, int64_t count, int64_t k, uint32_t *dst);
+/* c[r, j] = alpha * sum_q dot(a[q * 16 + r], b panel j / 16 at q) (+ beta * c) for r < mr <= 8, j < nc <= 48;
+ * B panels panel_stride words apart. */
+void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *a, const uint32_t *b, int64_t panel_stride, float *c,
+                          int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc);
+
+#endif

@@ -1,0 +1,152 @@
+/* The bfloat16 GEMM against a reference that rounds the same way: inputs rounded to bfloat16 (to nearest even),
+ * products summed in double; the kernel's float32 accumulation must stay within its rounding bound, be far from a
+ * truncating conversion and from plain float32, and give the same bits for 1 and 2 threads. Odd sizes, all four
+ * transpose cases, alpha and beta. Without AVX512_BF16 the call must fail with MLP_ERR_UNSUPPORTED (the test then
+ * reports itself skipped: exit code 77). */
+#include <string.h>
+
+#include "mlnetmlp.h"
+#include "test_util.h"
+
+/* x rounded to bfloat16, to nearest even (finite x) or by truncation. */
+static float to_bf16(float x, int nearest_even)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if (nearest_even) u += 0x7FFFu + ((u >> 16) & 1u);
+    u &= 0xFFFF0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static void run(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, float beta, uint64_t *seed)
+{
+    float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n));
+    float *c = malloc(sizeof(float) * (size_t)(m * n)), *c0 = malloc(sizeof(float) * (size_t)(m * n));
+    float *c2 = malloc(sizeof(float) * (size_t)(m * n)), *f32 = malloc(sizeof(float) * (size_t)(m * n));
+    for (int64_t i = 0; i < m * k; ++i) a[i] = test_uniform(seed);
+    for (int64_t i = 0; i < k * n; ++i) b[i] = test_uniform(seed);
+    for (int64_t i = 0; i < m * n; ++i) c0[i] = test_uniform(seed);
+    const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+    memcpy(c, c0, sizeof(float) * (size_t)(m * n));
+    memcpy(c2, c0, sizeof(float) * (size_t)(m * n));
+    memcpy(f32, c0, sizeof(float) * (size_t)(m * n));
+    CHECK_OK(mlp_set_num_threads(1));
+    CHECK_OK(mlp_sgemm_bf16(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, n));
+    CHECK_OK(mlp_set_num_threads(2));
+    CHECK_OK(mlp_sgemm_bf16(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c2, n));
+    CHECK_OK(mlp_set_num_threads(0));
+    CHECK_OK(mlp_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, f32, n));
+    CHECK(memcmp(c, c2, sizeof(float) * (size_t)(m * n)) == 0, "%lldx%lldx%lld: 1 and 2 threads differ", (long long)m,
+          (long long)n, (long long)k);
+    double worst = 0.0, worst_truncated = 0.0, worst_f32 = 0.0;
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+            double sum = 0.0, truncated = 0.0, magnitude = 0.0;
+            for (int64_t p = 0; p < k; ++p) {
+                const float x = ta ? a[p * lda + i] : a[i * lda + p], y = tb ? b[j * ldb + p] : b[p * ldb + j];
+                sum += (double)to_bf16(x, 1) * to_bf16(y, 1);
+                truncated += (double)to_bf16(x, 0) * to_bf16(y, 0);
+                magnitude += fabs((double)x * y);
+            }
+            const double ref = alpha * sum + beta * c0[i * n + j], tref = alpha * truncated + beta * c0[i * n + j];
+            /* float32 accumulation of exact products: k roundings of at most half an ulp of the running sum */
+            const double bound = (k + 2) * 0x1.0p-24 * (fabs(alpha) * magnitude + fabs(beta * c0[i * n + j])) + 1e-30;
+            const double e = fabs(c[i * n + j] - ref) / bound;
+            if (e > worst) worst = e;
+            const double et = fabs(c[i * n + j] - tref) / bound, ef = fabs(c[i * n + j] - f32[i * n + j]) / bound;
+            if (et > worst_truncated) worst_truncated = et;
+            if (ef > worst_f32) worst_f32 = ef;
+        }
+    CHECK(worst <= 1.0, "%d%d %lldx%lldx%lld: %.3g of the rounding bound away from the bf16 reference", ta, tb,
+          (long long)m, (long long)n, (long long)k, worst);
+    if (k >= 8) { /* enough terms for the conversions to show */
+        CHECK(worst_truncated > 4.0, "%lldx%lldx%lld: as close to truncation (%.3g) as to rounding", (long long)m,
+              (long long)n, (long long)k, worst_truncated);
+        CHECK(worst_f32 > 4.0, "%lldx%lldx%lld: as close to float32 (%.3g): was bf16 used?", (long long)m, (long long)n,
+              (long long)k, worst_f32);
+    }
+    free(a), free(b), free(c), free(c0), free(c2), free(f32);
+}
+
+/* Training in bfloat16: the same steps as float32 within bf16's rounding, the same bits for 1 and 2 threads. */
+static double train(int precision, int threads, float *out)
+{
+    enum { ROWS = 256, IN = 96, OUT = 10 };
+    const int32_t sizes[] = {IN, 64, 48, OUT};
+    uint64_t seed = 3;
+    float *x = malloc(sizeof(float) * ROWS * IN);
+    int32_t labels[ROWS];
+    for (int i = 0; i < ROWS * IN; ++i) x[i] = test_uniform(&seed);
+    for (int i = 0; i < ROWS; ++i) labels[i] = (int32_t)((x[i * IN] > 0) + 2 * (x[i * IN + 1] > 0) + 4 * (x[i * IN + 2] > 0)) % OUT;
+    mlp_network *net;
+    CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+    CHECK_OK(mlp_network_init(net, 5));
+    mlp_train_config c = test_train_config(MLP_OPT_ADAM, 3e-3f, 128, threads);
+    c.precision = precision;
+    mlp_trainer *t;
+    CHECK_OK(mlp_trainer_create(net, &c, &t));
+    double first = 0, last = 0, loss;
+    for (int step = 0; step < 40; ++step) {
+        CHECK_OK(mlp_trainer_step(t, x + (step % 2) * 128 * IN, IN, 128, NULL, 128, labels + (step % 2) * 128, NULL, NULL, 1, &loss));
+        if (step < 2) first += loss;
+        if (step >= 38) last += loss;
+    }
+    CHECK(last < 0.7 * first, "precision %d: the loss fell from %g to only %g", precision, first / 2, last / 2);
+    CHECK_OK(mlp_network_get_layer(net, 0, out, IN * 64, out + IN * 64, 64));
+    mlp_trainer_destroy(t);
+    mlp_network_destroy(net);
+    free(x);
+    return last / 2;
+}
+
+static void test_training(void)
+{
+    enum { N = 96 * 64 + 64 };
+    static float f32[N], b1[N], b2[N];
+    const double loss32 = train(MLP_PRECISION_FLOAT32, 1, f32);
+    const double loss16 = train(MLP_PRECISION_BFLOAT16, 1, b1);
+    train(MLP_PRECISION_BFLOAT16, 2, b2);
+    CHECK(memcmp(b1, b2, sizeof b1) == 0, "bfloat16 training: 1 and 2 threads differ");
+    CHECK(fabs(loss16 - loss32) < 0.05 * loss32, "final loss %g in bfloat16, %g in float32", loss16, loss32);
+    double diff = 0, norm = 0;
+    for (int i = 0; i < N; ++i) {
+        diff += ((double)b1[i] - f32[i]) * ((double)b1[i] - f32[i]);
+        norm += (double)f32[i] * f32[i];
+    }
+    /* Adam moves every weight by about the learning rate per step whatever the gradient's size, so rounding shows
+     * as a small drift of the whole layer, not as a few wrong weights */
+    CHECK(diff > 0 && sqrt(diff / norm) < 0.05, "bfloat16 against float32 after 40 steps: relative RMS difference %g",
+          sqrt(diff / norm));
+}
+
+int main(void)
+{
+    if (!mlp_has_bfloat16()) {
+        float x = 1.0f, y = 0.0f;
+        CHECK(mlp_sgemm_bf16(0, 0, 1, 1, 1, 1.0f, &x, 1, &x, 1, 0.0f, &y, 1) == MLP_ERR_UNSUPPORTED,
+              "without AVX512_BF16 the call must say so");
+        CHECK(strstr(mlp_last_error_message(), "AVX512_BF16") != NULL, "message: %s", mlp_last_error_message());
+        mlp_network *net;
+        const int32_t sizes[] = {4, 3};
+        CHECK_OK(mlp_network_create(1, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, 8, 1);
+        c.precision = MLP_PRECISION_BFLOAT16;
+        mlp_trainer *t = NULL;
+        CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_UNSUPPORTED && !t, "a bfloat16 trainer without AVX512_BF16");
+        mlp_network_destroy(net);
+        printf("skipped: this CPU (or MLNETMLP_ISA) has no AVX512_BF16\n");
+        return test_failures ? 1 : 77;
+    }
+    uint64_t seed = 31;
+    static const int64_t shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {37, 129, 301}, {131, 10, 97}, {64, 7, 5},
+                                        {17, 48, 33}, {9, 50, 16}, {128, 256, 784}, {250, 10, 128}};
+    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); ++s)
+        for (int t = 0; t < 4; ++t)
+            run(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], t == 3 ? -0.75f : 1.0f, t >= 2 ? 0.5f : 0.0f, &seed);
+    float x = 1.0f, y = 0.0f;
+    CHECK(mlp_sgemm_bf16(2, 0, 1, 1, 1, 1.0f, &x, 1, &x, 1, 0.0f, &y, 1) == MLP_ERR_INVALID_ARGUMENT, "trans_a 2");
+    CHECK(mlp_sgemm_bf16(0, 0, 1, 1, 1, 1.0f, NULL, 1, &x, 1, 0.0f, &y, 1) == MLP_ERR_INVALID_ARGUMENT, "NULL A");
+    test_training();
+    return test_report("test_bf16");
+}
