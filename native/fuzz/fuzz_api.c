@@ -62,6 +62,9 @@ static void fuzz_sgemm(reader *r)
         return; /* valid, but larger than the buffers this harness owns: the API cannot know buffer sizes */
     const int32_t status = mlp_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if ((status == MLP_OK) != valid) fail();
+    /* the bfloat16 GEMM checks the same arguments, or refuses the call on a CPU without AVX512_BF16 */
+    const int32_t bf16 = mlp_sgemm_bf16(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (mlp_has_bfloat16() ? (bf16 == MLP_OK) != valid : bf16 != MLP_ERR_UNSUPPORTED) fail();
 }
 
 static void fuzz_network(reader *r)
@@ -118,9 +121,11 @@ static void fuzz_network(reader *r)
     c.label_smoothing = value_of(r);
     c.input_scale = (int32_t)(byte(r) % 3);
     c.input_scale_rate = value_of(r) + 1.0f;
+    c.precision = (int32_t)(byte(r) % 3);
     mlp_trainer *t = NULL;
     if (mlp_trainer_create(net, &c, &t) == MLP_OK) {
         if (!(c.label_smoothing >= 0.0f && c.label_smoothing < 1.0f) || c.input_scale > 1) fail();
+        if (c.precision > 1 || (c.precision == MLP_PRECISION_BFLOAT16 && !mlp_has_bfloat16())) fail();
         float wf[6], bf[6];
         for (int i = 0; i < 6; ++i) wf[i] = value_of(r) + 1.0f, bf[i] = value_of(r) + 1.0f;
         const int32_t given_layers = (int32_t)(byte(r) % 8);

@@ -12,7 +12,7 @@ namespace FashionMnist
         /// <summary>Usage text.</summary>
         public static string Usage =>
             "usage: FashionMnist [--trainers LIST] [--data DIR] [--epochs N] [--hidden W1,W2,...] [--threads N] [--out DIR] [--seed N]\n" +
-            "  --trainers LIST  comma-separated, from: " + string.Join(", ", TrainerChoices.Names) + " (default: all)\n" +
+            "  --trainers LIST  comma-separated, from: " + string.Join(", ", TrainerChoices.Names) + " (default: all but mlp-bf16)\n" +
             "  --data DIR       folder of MNIST-format IDX files (default: /usr/share/datasets/fashion-mnist, else the embedded subset)\n" +
             "  --epochs N       epochs of the MlNetMlp trainers (default: the trainer's default)\n" +
             "  --hidden LIST    hidden layer widths of the default MLP, e.g. 256,128 (default: the trainer's default)\n" +
@@ -21,7 +21,7 @@ namespace FashionMnist
             "  --seed N         MLContext seed (default: 1)";
 
         /// <summary>--trainers, in the order given (default: all).</summary>
-        public IReadOnlyList<string> Trainers { get; private set; } = TrainerChoices.Names;
+        public IReadOnlyList<string> Trainers { get; private set; } = TrainerChoices.DefaultNames;
 
         /// <summary>--data, or null.</summary>
         public string DataDirectory { get; private set; }

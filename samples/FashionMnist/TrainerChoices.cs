@@ -47,6 +47,16 @@ namespace FashionMnist
                 if (o.Epochs.HasValue) options.NumberOfEpochs = o.Epochs.Value;
                 return ml.MulticlassClassification.Trainers.Mlp(options);
             }, isMlp: true),
+            new TrainerChoice("mlp-bf16", "MlNetMlp MLP, bfloat16 GEMMs", (ml, o, progress) =>
+            {
+                var options = new MlpMulticlassTrainer.Options
+                {
+                    NumberOfThreads = o.Threads, EpochCallback = progress, EarlyStoppingPatience = 0, Precision = MlpPrecision.BFloat16,
+                };
+                if (o.HiddenLayerSizes != null) options.HiddenLayerSizes = o.HiddenLayerSizes;
+                if (o.Epochs.HasValue) options.NumberOfEpochs = o.Epochs.Value;
+                return ml.MulticlassClassification.Trainers.Mlp(options);
+            }, true),
             new TrainerChoice("mlp-linear", "MlNetMlp, no hidden layer", (ml, o, progress) =>
             {
                 var options = new MlpMulticlassTrainer.Options { HiddenLayerSizes = Array.Empty<int>(), NumberOfThreads = o.Threads, EpochCallback = progress, EarlyStoppingPatience = 0 };
@@ -64,6 +74,9 @@ namespace FashionMnist
 
         /// <summary>The --trainers names.</summary>
         public static IReadOnlyList<string> Names => All.Select(t => t.Name).ToArray();
+
+        /// <summary>The trainers run when --trainers is not given: all but the variants of the default MLP (mlp-bf16).</summary>
+        public static IReadOnlyList<string> DefaultNames => Names.Where(n => n != "mlp-bf16").ToArray();
 
         /// <summary>The choice named <paramref name="name"/>.</summary>
         public static TrainerChoice Get(string name) => All.Single(t => t.Name == name);

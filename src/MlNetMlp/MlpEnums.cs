@@ -105,4 +105,17 @@ namespace MlNetMlp
         /// training set; otherwise as <see cref="ByRowId"/>.</summary>
         PrePartitioned = 2,
     }
+
+    /// <summary>The arithmetic of the training GEMMs (<see cref="MlpTrainerOptionsBase.Precision"/>).</summary>
+    public enum MlpPrecision
+    {
+        /// <summary>float32 throughout.</summary>
+        Float32 = 0,
+        /// <summary>The GEMMs of training (forward, weight and input gradients) run on bfloat16 copies of the weights and
+        /// activations with float32 accumulation, the mixed-precision recipe of PyTorch autocast and oneDNN; weights,
+        /// gradients and optimizer state stay float32, and model.zip stores float32 weights. Needs AVX512_BF16 (AMD Zen 4
+        /// and Zen 5, Intel Sapphire Rapids): elsewhere training logs a warning and runs in float32. Thin layers (16
+        /// units or fewer: the output layer) stay float32.</summary>
+        BFloat16 = 1,
+    }
 }

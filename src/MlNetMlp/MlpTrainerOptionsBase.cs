@@ -149,6 +149,9 @@ namespace MlNetMlp
         /// (<see cref="DataSharding"/>).</summary>
         public IMlpCommunicator Communicator;
 
+        /// <summary>The arithmetic of the training GEMMs (<see cref="MlpPrecision"/>). Default: float32.</summary>
+        public MlpPrecision Precision = MlpPrecision.Float32;
+
         /// <summary>With a <see cref="Communicator"/> of several ranks: whether every rank reads all training rows or only
         /// its shard (<see cref="MlpDataSharding"/>). Default: <see cref="MlpDataSharding.Replicated"/>.</summary>
         public MlpDataSharding DataSharding = MlpDataSharding.Replicated;

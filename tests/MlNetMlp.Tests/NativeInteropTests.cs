@@ -12,7 +12,7 @@ namespace MlNetMlp.Tests
         {
             Native.EnsureLoaded();
             Assert.That(NativeMethods.mlp_abi_version(), Is.EqualTo(NativeMethods.AbiVersion));
-            Assert.That(sizeof(NativeMethods.TrainConfig), Is.EqualTo(80), "mlp_train_config layout");
+            Assert.That(sizeof(NativeMethods.TrainConfig), Is.EqualTo(88), "mlp_train_config layout");
             Assert.That(sizeof(NativeMethods.Csr), Is.EqualTo(40), "mlp_csr layout");
             Assert.That(sizeof(NativeMethods.PreprocessSpec), Is.EqualTo(48), "mlp_preprocess_spec layout");
         }

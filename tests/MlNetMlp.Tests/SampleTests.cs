@@ -19,7 +19,7 @@ namespace MlNetMlp.Tests
             Assert.That((o.Epochs, o.Threads, o.OutputDirectory, o.Seed), Is.EqualTo((3, 2, "x", 7)));
             Assert.That(o.HiddenLayerSizes, Is.EqualTo(new[] { 64, 32 }));
             Assert.That(SampleOptions.Parse(new[] { "--hidden", "none" }).HiddenLayerSizes, Is.Empty);
-            Assert.That(SampleOptions.Parse(Array.Empty<string>()).Trainers, Is.EqualTo(TrainerChoices.Names));
+            Assert.That(SampleOptions.Parse(Array.Empty<string>()).Trainers, Is.EqualTo(TrainerChoices.Names.Where(n => n != "mlp-bf16")));
 
             Assert.That(Assert.Throws<ArgumentException>(() => SampleOptions.Parse(new[] { "--trainers", "svm" })).Message, Does.Contain("unknown trainer 'svm'"));
             Assert.That(Assert.Throws<ArgumentException>(() => SampleOptions.Parse(new[] { "--epochs", "0" })).Message, Does.Contain("positive"));

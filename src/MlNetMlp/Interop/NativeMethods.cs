@@ -48,6 +48,7 @@ namespace MlNetMlp.Interop
             public int InputScale;
             public float InputScaleRate;
             public int SparseInput;
+            public int Precision;
             public int Reserved;
         }
 
@@ -77,6 +78,7 @@ namespace MlNetMlp.Interop
         }
 
         [LibraryImport(LibraryName)] internal static partial int mlp_abi_version();
+        [LibraryImport(LibraryName)] internal static partial int mlp_has_bfloat16();
         [LibraryImport(LibraryName)] internal static partial nint mlp_last_error_message();
         [LibraryImport(LibraryName)] internal static partial nint mlp_isa();
         [LibraryImport(LibraryName)] internal static partial int mlp_set_num_threads(int n);

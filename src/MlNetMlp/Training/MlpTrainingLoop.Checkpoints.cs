@@ -20,7 +20,7 @@ namespace MlNetMlp.Training
             {
                 ("layers", string.Join("-", networks[0].LayerSizes)), ("activation", networks[0].Activation),
                 ("members", networks.Length), ("epochs", _plan.Epochs), ("batch", _plan.BatchSize), ("seed", seed),
-                ("optimizer", _options.Optimizer), ("shuffle", _options.Shuffle), ("rows", totalRows), ("sharding", ranks?.IsSharded == true ? _options.DataSharding : MlpDataSharding.Replicated),
+                ("optimizer", _options.Optimizer), ("precision", _options.Precision), ("shuffle", _options.Shuffle), ("rows", totalRows), ("sharding", ranks?.IsSharded == true ? _options.DataSharding : MlpDataSharding.Replicated),
                 ("ranks", ranks?.Size ?? 1),
                 ("data", train.Set is StreamingTrainingSet ? "streamed" : train.Set.IsSparse ? "sparse" : "dense"),
             });

@@ -192,6 +192,7 @@ namespace MlNetMlp.Training
                 InputScale = _plan.InputScale ? 1 : 0,
                 InputScaleRate = _plan.InputScaleRate,
                 SparseInput = train.Set.IsSparse ? 1 : 0,
+                Precision = (int)EffectivePrecision(),
             };
             Native.Check(NativeMethods.mlp_trainer_create(network.Handle, config, out var trainer));
             member.Trainer = trainer;
@@ -201,6 +202,25 @@ namespace MlNetMlp.Training
             fixed (float* b = biasRates)
                 Native.Check(NativeMethods.mlp_trainer_set_rate_factors(trainer, network.LayerCount, w, b));
             return member;
+        }
+
+        private bool _precisionLogged;
+
+        /// <summary>The precision the trainers run in: BFloat16 only where the CPU has AVX512_BF16 (said once in the log).</summary>
+        private MlpPrecision EffectivePrecision()
+        {
+            var wanted = _options.Precision;
+            bool available = wanted != MlpPrecision.BFloat16 || NativeMethods.mlp_has_bfloat16() != 0;
+            if (!_precisionLogged && wanted == MlpPrecision.BFloat16)
+            {
+                if (available)
+                    _ch.Info("Precision BFloat16: the training GEMMs run on bfloat16 copies with float32 accumulation (AVX512_BF16).");
+                else
+                    _ch.Warning("Precision BFloat16 needs AVX512_BF16, which this CPU lacks (or MLNETMLP_ISA caps the kernels below " +
+                        "AVX-512): training in Float32.");
+                _precisionLogged = true;
+            }
+            return available ? wanted : MlpPrecision.Float32;
         }
 
         /// <summary>Sparse training updates first-layer rows lazily: bring every row up to date before the weights are read.</summary>

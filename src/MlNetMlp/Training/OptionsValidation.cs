@@ -71,6 +71,8 @@ namespace MlNetMlp.Training
                 throw Out(nameof(o.ValidationFraction), fraction, "must be in [0, 1), or null for the automatic hold-out.");
             if (o.EarlyStoppingPatience is int patience && patience < 0)
                 throw Out(nameof(o.EarlyStoppingPatience), patience, "must be >= 0 (0 keeps the last epoch's weights), or null.");
+            if (!Enum.IsDefined(o.Precision))
+                throw Out(nameof(o.Precision), o.Precision, "unknown precision.");
             if (!Enum.IsDefined(o.DataSharding))
                 throw Out(nameof(o.DataSharding), o.DataSharding, "unknown sharding.");
             if (o.CheckpointInterval < 1)
