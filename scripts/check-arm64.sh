@@ -11,7 +11,9 @@ export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
 for t in "$build"/tests/test_*; do
   case $(basename "$t") in test_isa_dump) continue ;; esac
   echo "== qemu-aarch64 $(basename "$t")"
-  LD_LIBRARY_PATH="$PWD/$build" qemu-aarch64 "$t"
+  rc=0
+  LD_LIBRARY_PATH="$PWD/$build" qemu-aarch64 "$t" || rc=$?
+  [ $rc -eq 0 ] || [ $rc -eq 77 ] || exit $rc # 77: the test reports itself skipped (test_bf16: no AVX512_BF16 here)
 done
 echo "arm64 native tests passed (kernel set: generic, NEON by the compiler)"
 

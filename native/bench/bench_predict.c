@@ -1,5 +1,5 @@
 /* bench_predict: scoring latency of one row and throughput of batches through mlp_network_predict.
- * usage: bench_predict [--hidden 256,128] [--rows N] [--threads N] */
+ * usage: bench_predict [--hidden 256,128] [--rows N] [--threads N] [--bf16] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 int main(int argc, char **argv)
 {
     int32_t sizes[16] = {784, 256, 128, 10};
-    int layers = 3, batch = 256, threads = 0;
+    int layers = 3, batch = 256, threads = 0, bf16 = 0;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--hidden") && i + 1 < argc) {
             int h = 0;
@@ -20,14 +20,19 @@ int main(int argc, char **argv)
             layers = h + 1;
         } else if (!strcmp(argv[i], "--rows") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--bf16")) bf16 = 1;
         else {
-            fprintf(stderr, "usage: bench_predict [--hidden 256,128] [--rows N] [--threads N]\n");
+            fprintf(stderr, "usage: bench_predict [--hidden 256,128] [--rows N] [--threads N] [--bf16]\n");
             return 2;
         }
     }
     mlp_network *net;
     if (mlp_network_create(layers, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net) != 0 || mlp_network_init(net, 1) != 0) {
         fprintf(stderr, "%s\n", mlp_last_error_message());
+        return 1;
+    }
+    if (bf16 && mlp_network_set_scoring_precision(net, MLP_PRECISION_BFLOAT16) != 0) {
+        fprintf(stderr, "--bf16: %s\n", mlp_last_error_message());
         return 1;
     }
     const int rows = 10000;
@@ -39,7 +44,7 @@ int main(int argc, char **argv)
 
     printf("# MLP");
     for (int l = 0; l <= layers; ++l) printf("%s%d", l ? "-" : " ", sizes[l]);
-    printf(", isa %s\n", mlp_isa());
+    printf(", isa %s%s\n", mlp_isa(), bf16 ? ", bfloat16 scoring weights" : "");
     double times[15];
     for (int r = 0; r < 15; ++r) { /* one row at a time over the 10,000 rows */
         double t0 = bench_now();

@@ -147,6 +147,13 @@ MLP_API int32_t mlp_network_get_layer(const mlp_network *net, int32_t layer, flo
                                       int64_t weight_count, float *biases, int64_t bias_count);
 MLP_API int32_t mlp_network_set_layer(mlp_network *net, int32_t layer, const float *weights,
                                       int64_t weight_count, const float *biases, int64_t bias_count);
+/* Scoring precision (enum mlp_precision). MLP_PRECISION_BFLOAT16 keeps bfloat16 copies of the weights of the layers
+ * wider than 16 in and out and scores through them (float32 accumulation, biases and activations; half the bytes a
+ * row streams); the float32 weights stay the network's, get/set_layer and training use them, set_layer and init
+ * refresh the copies, and creating a trainer on the network returns it to float32 scoring. MLP_ERR_UNSUPPORTED without
+ * AVX512_BF16. Changes the workspace size: query mlp_network_workspace_size after it. Not while scoring. */
+MLP_API int32_t mlp_network_set_scoring_precision(mlp_network *net, int32_t precision);
+MLP_API int32_t mlp_network_get_scoring_precision(const mlp_network *net, int32_t *precision);
 /* Floats of workspace that mlp_network_predict needs for `rows` rows. */
 MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows, int64_t *count);
 /* out[r, :] = network(x[r, :]) for r < rows. Reentrant: uses only the caller's workspace, so

@@ -70,7 +70,9 @@ static void pack_b_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int
 
 enum { TILE_ROWS = 8, TILE_COLS = 48 };
 
-void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, float *workspace, int thread, int team)
+/* The team GEMM; packed_b NULL: B is packed here too. */
+static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, const uint32_t *packed_b, float *workspace,
+                      int thread, int team)
 {
     if (g->m == 0 || g->n == 0 || g->k == 0 || g->alpha == 0.0f) { /* nothing to multiply: the float32 driver scales */
         mlp_gemm_team(kernels, g, workspace, thread, team);
@@ -78,12 +80,15 @@ void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, f
     }
     const int64_t q_count = (g->k + 1) / 2, panel_words = q_count * MLP_BF16_PANEL;
     const int64_t a_panels = panels_of(g->m), b_panels = panels_of(g->n);
-    uint32_t *pa = (uint32_t *)workspace, *pb = pa + a_panels * panel_words;
+    uint32_t *pa = (uint32_t *)workspace;
+    const uint32_t *pb = packed_b ? packed_b : pa + a_panels * panel_words;
     int64_t lo, hi;
     mlp_share(a_panels, 1, thread, team, &lo, &hi);
     if (hi > lo) pack_a_panels(g, lo, hi, q_count, pa);
-    mlp_share(b_panels, 1, thread, team, &lo, &hi);
-    if (hi > lo) pack_b_panels(g, lo, hi, q_count, pb);
+    if (!packed_b) {
+        mlp_share(b_panels, 1, thread, team, &lo, &hi);
+        if (hi > lo) pack_b_panels(g, lo, hi, q_count, pa + a_panels * panel_words);
+    }
     mlp_barrier(team);
 
     const int64_t row_tiles = (g->m + TILE_ROWS - 1) / TILE_ROWS;
@@ -102,11 +107,40 @@ void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, f
     mlp_barrier(team);
 }
 
+void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, float *workspace, int thread, int team)
+{
+    gemm_bf16(kernels, g, NULL, workspace, thread, team);
+}
+
+void mlp_gemm_bf16_team_packed_b(const mlp_kernels *kernels, const mlp_gemm_problem *g, const uint32_t *packed_b,
+                                 float *workspace, int thread, int team)
+{
+    gemm_bf16(kernels, g, packed_b, workspace, thread, team);
+}
+
+void mlp_bf16_pack_b(const mlp_gemm_problem *g, uint32_t *packed_b)
+{
+    pack_b_panels(g, 0, panels_of(g->n), (g->k + 1) / 2, packed_b);
+}
+
 #else /* no AVX-512 kernels in this build: mlp_bf16_available() is 0, so this is never called */
 
 void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, float *workspace, int thread, int team)
 {
     mlp_gemm_team(kernels, g, workspace, thread, team);
+}
+
+void mlp_gemm_bf16_team_packed_b(const mlp_kernels *kernels, const mlp_gemm_problem *g, const uint32_t *packed_b,
+                                 float *workspace, int thread, int team)
+{
+    (void)packed_b;
+    mlp_gemm_team(kernels, g, workspace, thread, team);
+}
+
+void mlp_bf16_pack_b(const mlp_gemm_problem *g, uint32_t *packed_b)
+{
+    (void)g;
+    (void)packed_b;
 }
 
 #endif

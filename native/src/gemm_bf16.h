@@ -33,4 +33,19 @@ void mlp_bf16_pack_rows_avx512(const float *const *rows, int64_t count, int64_t 
 void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *a, const uint32_t *b, int64_t panel_stride, float *c,
                           int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc);
 
+/* x's pairs along K, contiguous: dst[q] = (x[2q], x[2q + 1]) (0 past k). */
+void mlp_bf16_row_pairs_avx512(const float *x, int64_t k, uint32_t *dst);
+/* out[j] = sum_q dot(x[q], panel j / 16 at q) for j < n, with the tile's arithmetic (so a row scores the same alone
+ * as in a batch). */
+void mlp_bf16_gemv_avx512(int64_t q_count, const uint32_t *x, const uint32_t *panels, int64_t panel_words, int64_t n,
+                          float *out);
+
+/* The team GEMM with op(B) already packed (panels of 16 columns, q_count * 16 words apart), e.g. a network's
+ * bfloat16 scoring weights: only A is packed (into the workspace). */
+void mlp_gemm_bf16_team_packed_b(const mlp_kernels *kernels, const mlp_gemm_problem *problem, const uint32_t *packed_b,
+                                 float *workspace, int thread, int team);
+/* Packs op(B) of the problem (its B, trans_b and n, k) into panels (mlp_gemm_bf16_workspace_floats(0, n, k) words),
+ * on the calling thread. */
+void mlp_bf16_pack_b(const mlp_gemm_problem *problem, uint32_t *packed_b);
+
 #endif

@@ -132,3 +132,39 @@ void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *a, const uint32_t *b,
     else
         bf16_tile(1, q_count, a, b, panel_stride, c, ldc, alpha, beta, mr, nc);
 }
+
+void mlp_bf16_row_pairs_avx512(const float *x, int64_t k, uint32_t *dst)
+{
+    for (int64_t p = 0; p < k; p += 32) {
+        const int64_t w = k - p < 32 ? k - p : 32, pairs = (w + 1) / 2;
+        const __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFFu : (1u << w) - 1u);
+        const __mmask16 m1 = (__mmask16)(w <= 16 ? 0u : w >= 32 ? 0xFFFFu : (1u << (w - 16)) - 1u);
+        const __m512 a = _mm512_maskz_loadu_ps(m0, x + p), b = _mm512_maskz_loadu_ps(m1, x + p + 16);
+        _mm512_mask_storeu_epi32(dst + p / 2, (__mmask16)((1u << pairs) - 1u), (__m512i)_mm512_cvtne2ps_pbh(b, a));
+    }
+}
+
+/* Up to 16 panels of one row: one accumulator chain per 16 columns, K steps in order (the tile's arithmetic). */
+static void gemv_group(int64_t q_count, const uint32_t *x, const uint32_t *panels, int64_t panel_words, int64_t n,
+                       float *out)
+{
+    __m512 acc[16];
+    const int64_t count = (n + 15) / 16;
+    for (int64_t c = 0; c < 16; ++c) acc[c] = _mm512_setzero_ps();
+    for (int64_t q = 0; q < q_count; ++q) {
+        const __m512bh xq = (__m512bh)_mm512_set1_epi32((int)x[q]);
+        for (int64_t c = 0; c < count; ++c)
+            acc[c] = _mm512_dpbf16_ps(acc[c], xq, (__m512bh)_mm512_loadu_si512(panels + c * panel_words + q * MLP_BF16_PANEL));
+    }
+    for (int64_t c = 0; c < count; ++c) {
+        const int64_t w = n - 16 * c < 16 ? n - 16 * c : 16;
+        _mm512_mask_storeu_ps(out + 16 * c, (__mmask16)((1u << w) - 1u), _mm512_mul_ps(_mm512_set1_ps(1.0f), acc[c]));
+    }
+}
+
+void mlp_bf16_gemv_avx512(int64_t q_count, const uint32_t *x, const uint32_t *panels, int64_t panel_words, int64_t n,
+                          float *out)
+{
+    for (int64_t j = 0; j < n; j += 256) /* 16 panels (16 accumulators) at a time */
+        gemv_group(q_count, x, panels + (j / 16) * panel_words, panel_words, n - j < 256 ? n - j : 256, out + j);
+}

@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "gemm.h"
+#include "gemm_bf16.h"
 #include "loss.h"
 #include "memory.h"
 #include "portable_math.h"
@@ -71,6 +72,7 @@ MLP_API int32_t mlp_network_destroy(mlp_network *net)
 {
     mlp_clear_error();
     if (net) {
+        mlp_network_free_scoring(net);
         mlp_free(net->params);
         free(net);
     }
@@ -105,7 +107,7 @@ MLP_API int32_t mlp_network_init(mlp_network *net, uint64_t seed)
             w[i] = (float)(normal ? stddev * mlp_rng_normal(&rng) : limit * (2.0 * mlp_rng_uniform(&rng) - 1.0));
         memset(net->params + net->bias_offset[l], 0, (size_t)fan_out * sizeof(float));
     }
-    return MLP_OK;
+    return mlp_network_repack_scoring(net);
 }
 
 static int32_t check_layer_args(const mlp_network *net, int32_t layer, int64_t weight_count, int64_t bias_count)
@@ -147,7 +149,7 @@ MLP_API int32_t mlp_network_set_layer(mlp_network *net, int32_t layer, const flo
         MLP_CHECK(isfinite(biases[i]), "bias %lld of layer %d is not finite", (long long)i, (int)layer);
     memcpy(net->params + net->weight_offset[layer], weights, (size_t)weight_count * sizeof(float));
     memcpy(net->params + net->bias_offset[layer], biases, (size_t)bias_count * sizeof(float));
-    return MLP_OK;
+    return mlp_network_repack_scoring(net);
 }
 
 MLP_API int32_t mlp_network_all_finite(const mlp_network *net, int32_t *all_finite)
@@ -176,7 +178,7 @@ static int64_t predict_gemm_floats(const mlp_network *net, int64_t chunk)
 static int64_t predict_workspace_floats(const mlp_network *net, int64_t rows)
 {
     const int64_t chunk = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK;
-    return 2 * chunk * mlp_network_max_hidden(net) + predict_gemm_floats(net, chunk) + 32;
+    return 2 * chunk * mlp_network_max_hidden(net) + predict_gemm_floats(net, chunk) + mlp_network_bf16_workspace_floats(net, chunk) + 32;
 }
 
 MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows, int64_t *count)
@@ -217,7 +219,28 @@ typedef struct predict_task {
     int64_t ldo, chunk_max;
     float *buffers[2];
     float *gemm_ws;
+    float *bf16_ws; /* the bfloat16 layers' packed rows */
 } predict_task;
+
+/* A layer through its bfloat16 copy: one row as a GEMV (the tile's arithmetic, so alone = in a batch), more as a
+ * GEMM with the weights already packed. */
+static void predict_bf16_layer(const predict_task *t, const mlp_gemm_problem *g, const uint32_t *panels, int thread, int team)
+{
+#if defined(MLP_HAVE_AVX512_KERNELS)
+    if (g->m == 1) {
+        if (thread == 0) {
+            uint32_t *x = (uint32_t *)t->bf16_ws;
+            const int64_t q_count = (g->k + 1) / 2;
+            mlp_bf16_row_pairs_avx512(g->a, g->k, x);
+            mlp_bf16_gemv_avx512(q_count, x, panels, q_count * MLP_BF16_PANEL, g->n, g->c);
+            t->kern->bias_activation(g->activation, g->n, g->bias, g->c);
+        }
+        mlp_barrier(team);
+        return;
+    }
+#endif
+    mlp_gemm_bf16_team_packed_b(t->kern, g, panels, t->bf16_ws, thread, team);
+}
 
 /* The whole forward pass in one parallel region: the team shares each layer's GEMM (mlp_gemm_team waits
  * for the layer to finish), thread 0 applies the output transform. */
@@ -244,7 +267,10 @@ static void predict_run(void *ctx, int thread, int team)
                 const mlp_gemm_problem g = {0, 0, chunk, net->sizes[l + 1], net->sizes[l], 1.0f,
                                             h, ldh, net->params + net->weight_offset[l], net->sizes[l + 1], 0.0f, z, ldz,
                                             net->params + net->bias_offset[l], mlp_layer_activation(net, l), NULL};
-                mlp_gemm_team(t->kern, &g, t->gemm_ws, thread, team);
+                if (net->scoring_bf16[l])
+                    predict_bf16_layer(t, &g, net->scoring_bf16[l], thread, team);
+                else
+                    mlp_gemm_team(t->kern, &g, t->gemm_ws, thread, team);
             }
             h = z;
             ldh = ldz;
@@ -276,7 +302,8 @@ MLP_API int32_t mlp_network_predict(const mlp_network *net, const float *x, int6
 
     const int64_t chunk_max = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK, hidden = mlp_network_max_hidden(net);
     const predict_task task = {net, mlp_kernels_get(), NULL, x, ldx, rows, output, out, ldo, chunk_max,
-                               {workspace, workspace + chunk_max * hidden}, workspace + 2 * chunk_max * hidden};
+                               {workspace, workspace + chunk_max * hidden}, workspace + 2 * chunk_max * hidden,
+                               workspace + 2 * chunk_max * hidden + predict_gemm_floats(net, chunk_max)};
     /* Threads pay off when the weights outgrow one core's cache (each thread then streams its share) or when
      * many rows make big GEMMs; small networks score on the calling thread alone. */
     int team = mlp_threads_resolve(threads);
@@ -307,7 +334,8 @@ MLP_API int32_t mlp_network_predict_csr(const mlp_network *net, const mlp_csr *x
     const int64_t chunk_max = rows < PREDICT_CHUNK ? rows : PREDICT_CHUNK, hidden = mlp_network_max_hidden(net);
     /* a linear model writes its one layer straight into out: the sparse sum needs ldz = ldo there */
     const predict_task task = {net, mlp_kernels_get(), x, NULL, 0, rows, output, out, ldo, chunk_max,
-                               {workspace, workspace + chunk_max * hidden}, workspace + 2 * chunk_max * hidden};
+                               {workspace, workspace + chunk_max * hidden}, workspace + 2 * chunk_max * hidden,
+                               workspace + 2 * chunk_max * hidden + predict_gemm_floats(net, chunk_max)};
     int team = mlp_threads_resolve(threads);
     if (team > PREDICT_MAX_THREADS) team = PREDICT_MAX_THREADS;
     if (rows < 64) team = 1;

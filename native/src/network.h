@@ -20,7 +20,20 @@ struct mlp_network {
      * bias_offset[l]. Gradients and optimizer state use the same layout. */
     int64_t weight_offset[MLP_MAX_LAYERS], bias_offset[MLP_MAX_LAYERS];
     float *params;
+    /* mlp_network_set_scoring_precision: MLP_PRECISION_BFLOAT16 keeps packed bf16 copies of the wide layers'
+     * weights (NULL for the others), repacked whenever the weights are set */
+    int32_t scoring_precision;
+    uint32_t *scoring_bf16[MLP_MAX_LAYERS];
 };
+
+/* Whether layer l scores through its bfloat16 copy. */
+int mlp_network_bf16_layer(const mlp_network *net, int32_t l);
+/* Repacks the bfloat16 copies after the float32 weights changed (a no-op in float32). */
+int32_t mlp_network_repack_scoring(mlp_network *net);
+/* Drops the copies: float32 scoring. */
+void mlp_network_free_scoring(mlp_network *net);
+/* Words of predict workspace the bfloat16 layers need for chunks of `rows` rows. */
+int64_t mlp_network_bf16_workspace_floats(const mlp_network *net, int64_t rows);
 
 /* The activation after layer l: the hidden activation, identity for the output layer. */
 static inline int32_t mlp_layer_activation(const mlp_network *net, int32_t l)

@@ -106,6 +106,7 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
     int32_t status = check_config(config);
     if (status != MLP_OK) return status;
 
+    mlp_network_free_scoring(net); /* the trainer changes the float32 weights: no stale bfloat16 copy */
     mlp_trainer *t = calloc(1, sizeof *t);
     if (!t) return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating a trainer");
     t->net = net;

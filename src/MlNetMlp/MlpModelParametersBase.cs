@@ -9,6 +9,8 @@ using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 using MlNetMlp.Preprocessing;
 
+using MlNetMlp.Interop;
+
 namespace MlNetMlp
 {
     /// <summary>What the three MlNetMlp models share: the network (layer sizes, activation, weights), the training
@@ -152,6 +154,28 @@ namespace MlNetMlp
 
         /// <summary>Number of weights and biases (of all ensemble members).</summary>
         public long ParameterCount => Network.ParameterCount * Ensemble.Count;
+
+        /// <summary>How this model scores. <see cref="MlpPrecision.Float32"/> (the default). <see cref="MlpPrecision.BFloat16"/>:
+        /// through bfloat16 copies of the weights of the layers wider than 16 in and out (half the bytes a row streams;
+        /// float32 accumulation, biases and activations), so scores differ from the float32 ones by bfloat16 rounding
+        /// (about 1% of a score's magnitude); a row still scores the same alone as in a batch. A runtime setting, not
+        /// saved in model.zip (which keeps float32 weights): set it after training or loading and before creating a
+        /// <c>PredictionEngine</c> or calling <c>Transform</c>. Needs AVX512_BF16 (AMD Zen 4 and Zen 5, Intel Sapphire
+        /// Rapids): elsewhere setting <see cref="MlpPrecision.BFloat16"/> throws <see cref="NotSupportedException"/>.</summary>
+        public MlpPrecision ScoringPrecision
+        {
+            get => Network.ScoringPrecision;
+            set
+            {
+                if (!Enum.IsDefined(value))
+                    throw new ArgumentOutOfRangeException(nameof(value), value, "ScoringPrecision: unknown precision.");
+                if (value == MlpPrecision.BFloat16 && NativeMethods.mlp_has_bfloat16() == 0)
+                    throw new NotSupportedException("ScoringPrecision BFloat16 needs AVX512_BF16, which this CPU lacks (or MLNETMLP_ISA " +
+                        "caps the kernels below AVX-512): keep Float32.");
+                foreach (var member in Ensemble.Members)
+                    member.ScoringPrecision = value;
+            }
+        }
 
         /// <summary>One report per epoch that ran, including epochs after the best one when early stopping restored
         /// earlier weights (like scikit-learn's <c>loss_curve_</c> and <c>validation_scores_</c>).</summary>

@@ -86,6 +86,18 @@ namespace MlNetMlp
             return b;
         }
 
+        /// <summary>The scoring precision (see <see cref="MlpModelParametersBase{TOutput}.ScoringPrecision"/>); a clone
+        /// scores in float32.</summary>
+        internal MlpPrecision ScoringPrecision
+        {
+            get
+            {
+                Native.Check(NativeMethods.mlp_network_get_scoring_precision(Handle, out int precision));
+                return (MlpPrecision)precision;
+            }
+            set => Native.Check(NativeMethods.mlp_network_set_scoring_precision(Handle, (int)value));
+        }
+
         /// <summary>Floats of scratch space <see cref="Predict"/> needs for <paramref name="rows"/> rows.</summary>
         internal long WorkspaceSize(long rows)
         {

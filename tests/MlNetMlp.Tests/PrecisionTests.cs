@@ -47,6 +47,44 @@ namespace MlNetMlp.Tests
             Assert.That(Fit(MlpPrecision.BFloat16, threads: 2).Model.GetWeights(0), Is.EqualTo(first), "bit-identical for 1 and 2 threads");
         }
 
+        /// <summary>A row of the scored output.</summary>
+        public sealed class Scored
+        {
+            public float[] Score { get; set; }
+        }
+
+        [Test]
+        public void BFloat16ScoringIsCloseToFloat32AndTheSameAloneAsInABatch()
+        {
+            var ml = new MLContext(seed: 1);
+            var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(TestData.ToDataView(ml, All, 24));
+            var data = keys.Transform(TestData.ToDataView(ml, All.Take(300), 24));
+            var model = ml.MulticlassClassification.Trainers.Mlp(new MlpMulticlassTrainer.Options
+            {
+                HiddenLayerSizes = new[] { 64, 32 }, NumberOfEpochs = 3, EnsembleSize = 2, NumberOfThreads = 1, Seed = 2,
+            }).Fit(data);
+            float[][] Scores() => ml.Data.CreateEnumerable<Scored>(model.Transform(data), reuseRowObject: false).Select(r => r.Score).ToArray();
+            var f32 = Scores();
+            Assert.That(model.Model.ScoringPrecision, Is.EqualTo(MlpPrecision.Float32));
+            if (NativeMethods.mlp_has_bfloat16() == 0)
+            {
+                var e = Assert.Throws<NotSupportedException>(() => model.Model.ScoringPrecision = MlpPrecision.BFloat16);
+                Assert.That(e.Message, Does.Contain("AVX512_BF16"));
+                return;
+            }
+            model.Model.ScoringPrecision = MlpPrecision.BFloat16;
+            Assert.That(model.Model.ScoringPrecision, Is.EqualTo(MlpPrecision.BFloat16));
+            var bf16 = Scores();
+            double worst = f32.Zip(bf16, (a, b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max()).Max();
+            Assert.That(worst, Is.GreaterThan(0).And.LessThan(0.02), "bfloat16 against float32 probabilities");
+            var engine = ml.Model.CreatePredictionEngine<LabeledRow, Scored>(model, inputSchemaDefinition: TestData.Schema(24));
+            var rows = All.Take(20).ToArray();
+            for (int i = 0; i < rows.Length; i++)
+                Assert.That(engine.Predict(rows[i]).Score, Is.EqualTo(bf16[i]), $"row {i} alone against the batch");
+            model.Model.ScoringPrecision = MlpPrecision.Float32;
+            Assert.That(Scores(), Is.EqualTo(f32), "back to float32 scoring");
+        }
+
         [Test]
         public void AnUnknownPrecisionIsRefused()
         {

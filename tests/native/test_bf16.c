@@ -120,6 +120,76 @@ static void test_training(void)
           sqrt(diff / norm));
 }
 
+/* Scoring through the bfloat16 copies: a row alone = in a batch = on 2 threads (bit for bit), close to float32 but
+ * not float32, refreshed by set_layer, dropped by a trainer. */
+static void test_scoring(void)
+{
+    enum { ROWS = 37, IN = 70, OUT = 10 };
+    const int32_t sizes[] = {IN, 96, 40, OUT};
+    mlp_network *net;
+    CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+    CHECK_OK(mlp_network_init(net, 8));
+    uint64_t seed = 4;
+    static float x[ROWS * IN], f32[ROWS * OUT], batch[ROWS * OUT], two[ROWS * OUT], one[OUT], ws[1 << 16];
+    for (int i = 0; i < ROWS * IN; ++i) x[i] = test_uniform(&seed);
+    int64_t need;
+    CHECK_OK(mlp_network_workspace_size(net, ROWS, &need));
+    CHECK(need <= (int64_t)(sizeof ws / sizeof ws[0]), "workspace %lld", (long long)need);
+    CHECK_OK(mlp_network_predict(net, x, IN, ROWS, MLP_OUTPUT_RAW, f32, OUT, ws, need, 1));
+    CHECK(mlp_network_set_scoring_precision(net, 2) == MLP_ERR_INVALID_ARGUMENT, "precision 2");
+    CHECK_OK(mlp_network_set_scoring_precision(net, MLP_PRECISION_BFLOAT16));
+    int32_t precision = -1;
+    CHECK_OK(mlp_network_get_scoring_precision(net, &precision));
+    CHECK(precision == MLP_PRECISION_BFLOAT16, "precision %d", (int)precision);
+    CHECK_OK(mlp_network_workspace_size(net, ROWS, &need));
+    CHECK(need <= (int64_t)(sizeof ws / sizeof ws[0]), "workspace %lld", (long long)need);
+    CHECK_OK(mlp_network_predict(net, x, IN, ROWS, MLP_OUTPUT_RAW, batch, OUT, ws, need, 1));
+    CHECK_OK(mlp_network_predict(net, x, IN, ROWS, MLP_OUTPUT_RAW, two, OUT, ws, need, 2));
+    CHECK(memcmp(batch, two, sizeof batch) == 0, "bfloat16 scoring: 1 and 2 threads differ");
+    double worst = 0, scale = 0;
+    for (int r = 0; r < ROWS; ++r) {
+        int64_t one_need;
+        CHECK_OK(mlp_network_workspace_size(net, 1, &one_need));
+        CHECK_OK(mlp_network_predict(net, x + r * IN, IN, 1, MLP_OUTPUT_RAW, one, OUT, ws, one_need, 1));
+        CHECK(memcmp(one, batch + r * OUT, sizeof one) == 0, "row %d alone differs from the batch", r);
+        for (int j = 0; j < OUT; ++j) {
+            const double d = fabs((double)batch[r * OUT + j] - f32[r * OUT + j]);
+            if (d > worst) worst = d;
+            if (fabs(f32[r * OUT + j]) > scale) scale = fabs(f32[r * OUT + j]);
+        }
+    }
+    CHECK(worst > 0 && worst < 0.03 * scale, "bfloat16 against float32 scores: largest difference %g (|z| up to %g)", worst, scale);
+    /* set_layer refreshes the copy: the same weights scaled by 2 (exact in bf16) give scores scaled through ReLU */
+    static float w[IN * 96], b[96];
+    CHECK_OK(mlp_network_get_layer(net, 0, w, IN * 96, b, 96));
+    for (int i = 0; i < IN * 96; ++i) w[i] *= 2.0f;
+    for (int i = 0; i < 96; ++i) b[i] *= 2.0f;
+    CHECK_OK(mlp_network_set_layer(net, 0, w, IN * 96, b, 96));
+    static float scaled[ROWS * OUT], again[ROWS * OUT];
+    CHECK_OK(mlp_network_predict(net, x, IN, ROWS, MLP_OUTPUT_RAW, scaled, OUT, ws, need, 1));
+    CHECK(memcmp(scaled, batch, sizeof scaled) != 0, "set_layer did not reach the bfloat16 copy");
+    mlp_network *fresh;
+    CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &fresh));
+    for (int l = 0; l < 3; ++l) {
+        static float wl[IN * 96], bl[96];
+        const int64_t wc = (int64_t)sizes[l] * sizes[l + 1];
+        CHECK_OK(mlp_network_get_layer(net, l, wl, wc, bl, sizes[l + 1]));
+        CHECK_OK(mlp_network_set_layer(fresh, l, wl, wc, bl, sizes[l + 1]));
+    }
+    CHECK_OK(mlp_network_set_scoring_precision(fresh, MLP_PRECISION_BFLOAT16));
+    CHECK_OK(mlp_network_predict(fresh, x, IN, ROWS, MLP_OUTPUT_RAW, again, OUT, ws, need, 1));
+    CHECK(memcmp(scaled, again, sizeof scaled) == 0, "a refreshed copy differs from a fresh one");
+    /* a trainer returns the network to float32 scoring */
+    const mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, 8, 1);
+    mlp_trainer *t;
+    CHECK_OK(mlp_trainer_create(fresh, &c, &t));
+    CHECK_OK(mlp_network_get_scoring_precision(fresh, &precision));
+    CHECK(precision == MLP_PRECISION_FLOAT32, "after a trainer: precision %d", (int)precision);
+    mlp_trainer_destroy(t);
+    mlp_network_destroy(fresh);
+    mlp_network_destroy(net);
+}
+
 int main(void)
 {
     if (!mlp_has_bfloat16()) {
@@ -134,6 +204,7 @@ int main(void)
         c.precision = MLP_PRECISION_BFLOAT16;
         mlp_trainer *t = NULL;
         CHECK(mlp_trainer_create(net, &c, &t) == MLP_ERR_UNSUPPORTED && !t, "a bfloat16 trainer without AVX512_BF16");
+        CHECK(mlp_network_set_scoring_precision(net, MLP_PRECISION_BFLOAT16) == MLP_ERR_UNSUPPORTED, "bfloat16 scoring");
         mlp_network_destroy(net);
         printf("skipped: this CPU (or MLNETMLP_ISA) has no AVX512_BF16\n");
         return test_failures ? 1 : 77;
@@ -148,5 +219,6 @@ int main(void)
     CHECK(mlp_sgemm_bf16(2, 0, 1, 1, 1, 1.0f, &x, 1, &x, 1, 0.0f, &y, 1) == MLP_ERR_INVALID_ARGUMENT, "trans_a 2");
     CHECK(mlp_sgemm_bf16(0, 0, 1, 1, 1, 1.0f, NULL, 1, &x, 1, 0.0f, &y, 1) == MLP_ERR_INVALID_ARGUMENT, "NULL A");
     test_training();
+    test_scoring();
     return test_report("test_bf16");
 }

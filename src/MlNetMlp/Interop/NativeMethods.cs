@@ -79,6 +79,8 @@ namespace MlNetMlp.Interop
 
         [LibraryImport(LibraryName)] internal static partial int mlp_abi_version();
         [LibraryImport(LibraryName)] internal static partial int mlp_has_bfloat16();
+        [LibraryImport(LibraryName)] internal static partial int mlp_network_set_scoring_precision(NetworkHandle network, int precision);
+        [LibraryImport(LibraryName)] internal static partial int mlp_network_get_scoring_precision(NetworkHandle network, out int precision);
         [LibraryImport(LibraryName)] internal static partial nint mlp_last_error_message();
         [LibraryImport(LibraryName)] internal static partial nint mlp_isa();
         [LibraryImport(LibraryName)] internal static partial int mlp_set_num_threads(int n);
