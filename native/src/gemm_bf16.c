@@ -29,12 +29,11 @@ static void pack_a_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int
 {
     const int64_t panel_words = q_count * MLP_BF16_PANEL, r0 = p0 * MLP_BF16_PANEL;
     const int64_t r1 = p1 * MLP_BF16_PANEL < g->m ? p1 * MLP_BF16_PANEL : g->m;
-    if (!g->trans_a) { /* op(A)'s rows are stored rows: pairs are adjacent */
-        for (int64_t i = p0; i < p1; ++i) {
-            const float *rows[MLP_BF16_PANEL];
-            const int64_t first = i * MLP_BF16_PANEL, count = g->m - first < MLP_BF16_PANEL ? g->m - first : MLP_BF16_PANEL;
-            for (int64_t r = 0; r < count; ++r) rows[r] = a_stored(g, first + r);
-            mlp_bf16_pack_rows_avx512(rows, count, g->k, pa + i * panel_words);
+    if (!g->trans_a) { /* op(A)'s rows are stored rows, pairs adjacent: each row converted in place of its own */
+        for (int64_t r = r0; r < r1; ++r) {
+            if (r + 2 < r1) /* rows by index come from anywhere in the data set: fetch two ahead */
+                for (int64_t p = 0; p < g->k; p += 16) __builtin_prefetch(a_stored(g, r + 2) + p);
+            mlp_bf16_row_pairs_avx512(a_stored(g, r), g->k, pa + r * q_count);
         }
         return;
     }
@@ -95,10 +94,16 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
     mlp_share(row_tiles, 1, thread, team, &lo, &hi);
     for (int64_t t = lo; t < hi; ++t) {
         const int64_t r0 = t * TILE_ROWS, mr = g->m - r0 < TILE_ROWS ? g->m - r0 : TILE_ROWS;
-        const uint32_t *a = pa + (r0 / MLP_BF16_PANEL) * panel_words + r0 % MLP_BF16_PANEL;
+        /* op(A)'s rows: converted rows of pairs (A as stored), or a 16-row panel (A transposed) */
+        const uint32_t *a_rows[TILE_ROWS];
+        const int64_t a_stride = g->trans_a ? MLP_BF16_PANEL : 1;
+        for (int64_t r = 0; r < TILE_ROWS; ++r) {
+            const int64_t row = r0 + (r < mr ? r : 0);
+            a_rows[r] = g->trans_a ? pa + (row / MLP_BF16_PANEL) * panel_words + row % MLP_BF16_PANEL : pa + row * q_count;
+        }
         for (int64_t c0 = 0; c0 < g->n; c0 += TILE_COLS) {
             const int64_t nc = g->n - c0 < TILE_COLS ? g->n - c0 : TILE_COLS;
-            mlp_bf16_tile_avx512(q_count, a, pb + (c0 / MLP_BF16_PANEL) * panel_words, panel_words,
+            mlp_bf16_tile_avx512(q_count, a_rows, a_stride, pb + (c0 / MLP_BF16_PANEL) * panel_words, panel_words,
                                  g->c + r0 * g->ldc + c0, g->ldc, g->alpha, g->beta, mr, nc);
         }
         if (g->bias || g->activation != MLP_ACT_IDENTITY)

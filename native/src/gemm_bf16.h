@@ -28,10 +28,11 @@ void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *prob
 void mlp_bf16_pack_pairs_avx512(const float *const rows[2], int64_t n, uint32_t *dst, int64_t chunk_stride);
 /* One 16-row panel from `count` rows of length k (pairs along each row): dst[q * 16 + r]; rows past count are 0. */
 void mlp_bf16_pack_rows_avx512(const float *const *rows, int64_t count, int64_t k, uint32_t *dst);
-/* c[r, j] = alpha * sum_q dot(a[q * 16 + r], b panel j / 16 at q) (+ beta * c) for r < mr <= 8, j < nc <= 48;
- * B panels panel_stride words apart. */
-void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *a, const uint32_t *b, int64_t panel_stride, float *c,
-                          int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc);
+/* c[r, j] = alpha * sum_q dot(a_rows[r][q * a_stride], b panel j / 16 at q) (+ beta * c) for r < mr <= 8,
+ * j < nc <= 48 (rows past mr may point anywhere readable); B panels panel_stride words apart. A is a 16-row panel
+ * (a_rows[r] = panel + r, a_stride 16) or rows of contiguous pairs (a_stride 1). */
+void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *const a_rows[8], int64_t a_stride, const uint32_t *b,
+                          int64_t panel_stride, float *c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc);
 
 /* x's pairs along K, contiguous: dst[q] = (x[2q], x[2q + 1]) (0 past k). */
 void mlp_bf16_row_pairs_avx512(const float *x, int64_t k, uint32_t *dst);

@@ -86,7 +86,7 @@ static inline void store_row(float *c, __m512 acc, __mmask16 m, __m512 va, __m51
 
 #define BF_ROW(r)                                                                                 \
     do {                                                                                          \
-        const __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[q * MLP_BF16_PANEL + (r)]);        \
+        const __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a##r[q * a_stride]);                \
         c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0);                                              \
         if (PANELS > 1) c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1);                              \
         if (PANELS > 2) c##r##2 = _mm512_dpbf16_ps(c##r##2, ar, b2);                              \
@@ -101,10 +101,13 @@ static inline void store_row(float *c, __m512 acc, __mmask16 m, __m512 va, __m51
     }
 
 /* The tile with a fixed number of B panels: 8 rows x 16 PANELS columns in 8 PANELS accumulators. */
-static inline __attribute__((always_inline)) void bf16_tile(const int PANELS, int64_t q_count, const uint32_t *a,
+static inline __attribute__((always_inline)) void bf16_tile(const int PANELS, int64_t q_count,
+                                                           const uint32_t *const a_rows[8], int64_t a_stride,
                                                            const uint32_t *b, int64_t panel_stride, float *c,
                                                            int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc)
 {
+    const uint32_t *a0 = a_rows[0], *a1 = a_rows[1], *a2 = a_rows[2], *a3 = a_rows[3];
+    const uint32_t *a4 = a_rows[4], *a5 = a_rows[5], *a6 = a_rows[6], *a7 = a_rows[7];
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00;
     __m512 c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00;
     __m512 c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
@@ -122,15 +125,15 @@ static inline __attribute__((always_inline)) void bf16_tile(const int PANELS, in
     BF_STORE(0) BF_STORE(1) BF_STORE(2) BF_STORE(3) BF_STORE(4) BF_STORE(5) BF_STORE(6) BF_STORE(7)
 }
 
-void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *a, const uint32_t *b, int64_t panel_stride, float *c,
-                          int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc)
+void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *const a_rows[8], int64_t a_stride, const uint32_t *b,
+                          int64_t panel_stride, float *c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc)
 {
     if (nc > 32)
-        bf16_tile(3, q_count, a, b, panel_stride, c, ldc, alpha, beta, mr, nc);
+        bf16_tile(3, q_count, a_rows, a_stride, b, panel_stride, c, ldc, alpha, beta, mr, nc);
     else if (nc > 16)
-        bf16_tile(2, q_count, a, b, panel_stride, c, ldc, alpha, beta, mr, nc);
+        bf16_tile(2, q_count, a_rows, a_stride, b, panel_stride, c, ldc, alpha, beta, mr, nc);
     else
-        bf16_tile(1, q_count, a, b, panel_stride, c, ldc, alpha, beta, mr, nc);
+        bf16_tile(1, q_count, a_rows, a_stride, b, panel_stride, c, ldc, alpha, beta, mr, nc);
 }
 
 void mlp_bf16_row_pairs_avx512(const float *x, int64_t k, uint32_t *dst)
