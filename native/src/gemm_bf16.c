@@ -31,7 +31,7 @@ static void pack_a_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int
     const int64_t r1 = p1 * MLP_BF16_PANEL < g->m ? p1 * MLP_BF16_PANEL : g->m;
     if (!g->trans_a) { /* op(A)'s rows are stored rows, pairs adjacent: each row converted in place of its own */
         for (int64_t r = r0; r < r1; ++r) {
-            if (r + 2 < r1) /* rows by index come from anywhere in the data set: fetch two ahead */
+            if (g->a_rows && r + 2 < r1) /* rows by index come from anywhere in the data set: fetch two ahead */
                 for (int64_t p = 0; p < g->k; p += 16) __builtin_prefetch(a_stored(g, r + 2) + p);
             mlp_bf16_row_pairs_avx512(a_stored(g, r), g->k, pa + r * q_count);
         }
