@@ -16,19 +16,21 @@ function(mlp_avx2_sources)
   endif()
 endfunction()
 
-# mlp_avx512_sources(<files>...): compile only these files with AVX-512F (GCC/Clang; the wide tile is not
-# built with MSVC).
-function(mlp_avx512_sources)
+# mlp_x86_isa_sources(<flags> <files>...): compile only these files with the GCC/Clang ISA flags (a ;-list), on
+# x86-64 and not with MSVC (the AVX-512 files are not built there).
+function(mlp_x86_isa_sources flags)
   if(NOT MLP_IS_X86_64 OR MSVC)
     return()
   endif()
-  set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma")
+  set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "${flags}")
 endfunction()
 
-# mlp_avx512bf16_sources(<files>...): compile only these files with AVX-512F + AVX512_BF16 (the bfloat16 GEMM).
+# mlp_avx512_sources(<files>...): AVX-512F (the wide and thin tiles, Adam).
+function(mlp_avx512_sources)
+  mlp_x86_isa_sources("-mavx512f;-mfma" ${ARGN})
+endfunction()
+
+# mlp_avx512bf16_sources(<files>...): AVX-512F + AVX512_BF16 (the bfloat16 GEMM).
 function(mlp_avx512bf16_sources)
-  if(NOT MLP_IS_X86_64 OR MSVC)
-    return()
-  endif()
-  set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "-mavx512f;-mavx512bf16;-mfma")
+  mlp_x86_isa_sources("-mavx512f;-mavx512bf16;-mfma" ${ARGN})
 endfunction()

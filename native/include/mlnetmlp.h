@@ -151,7 +151,7 @@ MLP_API int32_t mlp_network_set_layer(mlp_network *net, int32_t layer, const flo
  * wider than 16 in and out and scores through them (float32 accumulation, biases and activations; half the bytes a
  * row streams); the float32 weights stay the network's, get/set_layer and training use them, set_layer and init
  * refresh the copies, and creating a trainer on the network returns it to float32 scoring. MLP_ERR_UNSUPPORTED without
- * AVX512_BF16. Changes the workspace size: query mlp_network_workspace_size after it. Not while scoring. */
+ * AVX512_BF16. The workspace size does not depend on it. Not while another thread scores with the network. */
 MLP_API int32_t mlp_network_set_scoring_precision(mlp_network *net, int32_t precision);
 MLP_API int32_t mlp_network_get_scoring_precision(const mlp_network *net, int32_t *precision);
 /* Floats of workspace that mlp_network_predict needs for `rows` rows. */

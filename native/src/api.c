@@ -43,25 +43,6 @@ static int32_t check_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t 
     return MLP_OK;
 }
 
-MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                          const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                          int64_t ldc)
-{
-    mlp_clear_error();
-    const int32_t status = check_sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
-    if (status != MLP_OK || m == 0 || n == 0)
-        return status;
-    const mlp_gemm_problem problem = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL,
-                                      MLP_ACT_IDENTITY, NULL};
-    const int threads = mlp_gemm_threads(&problem, mlp_threads_resolve(0));
-    float *ws = mlp_alloc_floats(mlp_gemm_workspace_floats(m, n, k, threads));
-    if (!ws)
-        return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating the GEMM workspace");
-    mlp_gemm(mlp_kernels_get(), &problem, threads, ws);
-    mlp_free(ws);
-    return MLP_OK;
-}
-
 typedef struct bf16_task {
     const mlp_gemm_problem *problem;
     float *workspace;
@@ -73,12 +54,12 @@ static void bf16_task_run(void *ctx, int thread, int team)
     mlp_gemm_bf16_team(mlp_kernels_get(), t->problem, t->workspace, thread, team);
 }
 
-MLP_API int32_t mlp_sgemm_bf16(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                               int64_t ldc)
+/* mlp_sgemm, or mlp_sgemm_bf16 with bf16 set: checks, a workspace for the call, the GEMM on the library's threads. */
+static int32_t sgemm(int bf16, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                     const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
     mlp_clear_error();
-    if (!mlp_bf16_available())
+    if (bf16 && !mlp_bf16_available())
         return mlp_fail(MLP_ERR_UNSUPPORTED, "this CPU has no AVX512_BF16 (or MLNETMLP_ISA caps the kernels below AVX-512): "
                                              "use mlp_sgemm");
     const int32_t status = check_sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
@@ -87,12 +68,31 @@ MLP_API int32_t mlp_sgemm_bf16(int32_t trans_a, int32_t trans_b, int64_t m, int6
     const mlp_gemm_problem problem = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL,
                                       MLP_ACT_IDENTITY, NULL};
     const int threads = mlp_gemm_threads(&problem, mlp_threads_resolve(0));
-    const int64_t floats = mlp_gemm_bf16_workspace_floats(m, n, k), fallback = mlp_gemm_workspace_floats(m, n, k, threads);
-    float *ws = mlp_alloc_floats(floats > fallback ? floats : fallback);
+    int64_t floats = mlp_gemm_workspace_floats(m, n, k, threads);
+    if (bf16 && mlp_gemm_bf16_workspace_floats(m, n, k) > floats) floats = mlp_gemm_bf16_workspace_floats(m, n, k);
+    float *ws = mlp_alloc_floats(floats);
     if (!ws)
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating the GEMM workspace");
-    bf16_task task = {&problem, ws};
-    mlp_parallel(threads, bf16_task_run, &task);
+    if (bf16) {
+        bf16_task task = {&problem, ws};
+        mlp_parallel(threads, bf16_task_run, &task);
+    } else {
+        mlp_gemm(mlp_kernels_get(), &problem, threads, ws);
+    }
     mlp_free(ws);
     return MLP_OK;
+}
+
+MLP_API int32_t mlp_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                          const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                          int64_t ldc)
+{
+    return sgemm(0, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+MLP_API int32_t mlp_sgemm_bf16(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                               int64_t ldc)
+{
+    return sgemm(1, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -32,7 +32,7 @@ int mlp_network_bf16_layer(const mlp_network *net, int32_t l);
 int32_t mlp_network_repack_scoring(mlp_network *net);
 /* Drops the copies: float32 scoring. */
 void mlp_network_free_scoring(mlp_network *net);
-/* Words of predict workspace the bfloat16 layers need for chunks of `rows` rows. */
+/* Words of predict workspace bfloat16 scoring needs for chunks of `rows` rows (whatever the precision now set). */
 int64_t mlp_network_bf16_workspace_floats(const mlp_network *net, int64_t rows);
 
 /* The activation after layer l: the hidden activation, identity for the output layer. */

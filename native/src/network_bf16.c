@@ -43,9 +43,12 @@ int32_t mlp_network_repack_scoring(mlp_network *net)
 
 int64_t mlp_network_bf16_workspace_floats(const mlp_network *net, int64_t rows)
 {
+    /* counted whenever the CPU could score in bfloat16, so that a workspace sized before the precision changes
+     * still fits after it */
+    if (!mlp_bf16_available()) return 0;
     int64_t most = 0;
     for (int32_t l = 0; l < net->num_layers; ++l) {
-        if (!mlp_network_bf16_layer(net, l)) continue;
+        if (net->sizes[l] <= 16 || net->sizes[l + 1] <= 16) continue;
         const int64_t w = mlp_gemm_bf16_workspace_floats(rows, 0, net->sizes[l]);
         if (w > most) most = w;
     }

@@ -102,7 +102,8 @@ namespace MlNetMlp
         /// on rank 0's shard and broadcast; row counts, missing-value counts and target statistics are reduced.</summary>
         ByRowId = 1,
         /// <summary>The data each rank passes are already its own shard (its own files, say): disjoint, together the
-        /// training set; otherwise as <see cref="ByRowId"/>.</summary>
+        /// training set; otherwise as <see cref="ByRowId"/>. The shards must share the schema (feature width and class
+        /// count are checked) and the label keys: map labels to keys from the same list on every rank.</summary>
         PrePartitioned = 2,
     }
 

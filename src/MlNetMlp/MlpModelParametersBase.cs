@@ -159,8 +159,8 @@ namespace MlNetMlp
         /// through bfloat16 copies of the weights of the layers wider than 16 in and out (half the bytes a row streams;
         /// float32 accumulation, biases and activations), so scores differ from the float32 ones by bfloat16 rounding
         /// (about 1% of a score's magnitude); a row still scores the same alone as in a batch. A runtime setting, not
-        /// saved in model.zip (which keeps float32 weights): set it after training or loading and before creating a
-        /// <c>PredictionEngine</c> or calling <c>Transform</c>. Needs AVX512_BF16 (AMD Zen 4 and Zen 5, Intel Sapphire
+        /// saved in model.zip (which keeps float32 weights): set it after training or loading, while no other thread
+        /// scores with the model (prediction engines created earlier follow the change). Needs AVX512_BF16 (AMD Zen 4 and Zen 5, Intel Sapphire
         /// Rapids): elsewhere setting <see cref="MlpPrecision.BFloat16"/> throws <see cref="NotSupportedException"/>.</summary>
         public MlpPrecision ScoringPrecision
         {

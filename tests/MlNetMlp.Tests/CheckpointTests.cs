@@ -38,13 +38,6 @@ namespace MlNetMlp.Tests
             return ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
         }
 
-        /// <summary>A row with a sparse feature vector.</summary>
-        public sealed class SparseRow
-        {
-            public string Label { get; set; }
-            public VBuffer<float> Features { get; set; }
-        }
-
         private static IDataView Sparse(MLContext ml)
         {
             const int width = 200;
@@ -52,10 +45,10 @@ namespace MlNetMlp.Tests
             var rows = Enumerable.Range(0, 300).Select(i =>
             {
                 var idx = new SortedSet<int> { (i % 3) * 60 + random.Next(10), random.Next(width), random.Next(width) }.ToArray();
-                return new SparseRow { Label = "c" + i % 3, Features = new VBuffer<float>(width, idx.Length, idx.Select(_ => 1f).ToArray(), idx) };
+                return new SparseInputTests.SparseRow { Label = "c" + i % 3, Features = new VBuffer<float>(width, idx.Length, idx.Select(_ => 1f).ToArray(), idx) };
             }).ToArray();
-            var schema = SchemaDefinition.Create(typeof(SparseRow));
-            schema[nameof(SparseRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+            var schema = SchemaDefinition.Create(typeof(SparseInputTests.SparseRow));
+            schema[nameof(SparseInputTests.SparseRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
             var data = ml.Data.LoadFromEnumerable(rows, schema);
             return ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
         }
@@ -67,10 +60,6 @@ namespace MlNetMlp.Tests
                 ml.Log += (_, e) => { lock (log) log.Add(e.Message); };
             return ml.MulticlassClassification.Trainers.Mlp(options).Fit(data(ml)).Model;
         }
-
-        private static float[] AllWeights(MlpModelParameters model) =>
-            Enumerable.Range(0, model.EnsembleSize).SelectMany(m =>
-                Enumerable.Range(0, model.LayerSizes.Count - 1).SelectMany(l => model.GetWeights(l, m).Concat(model.GetBiases(l, m)))).ToArray();
 
         private static double[] Losses(MlpModelParameters model) =>
             model.TrainingHistory.SelectMany(r => new[] { r.TrainingLoss, r.ValidationLoss, r.ValidationMetric, r.LearningRate }).ToArray();
@@ -109,7 +98,7 @@ namespace MlNetMlp.Tests
 
             Assert.That(log, Has.Some.Contains("Resuming from the checkpoint"));
             Assert.That(resumedEpochs.First(), Is.GreaterThan(1), "the resumed run does not repeat the epochs done");
-            Assert.That(AllWeights(resumed), Is.EqualTo(AllWeights(expected)), "weights of the resumed run");
+            Assert.That(TestData.AllWeights(resumed), Is.EqualTo(TestData.AllWeights(expected)), "weights of the resumed run");
             Assert.That(Losses(resumed), Is.EqualTo(Losses(expected)), "history of the resumed run");
             Assert.That(resumed.TrainingHistory.Select(r => r.Epoch), Is.EqualTo(expected.TrainingHistory.Select(r => r.Epoch)));
         }
@@ -177,7 +166,7 @@ namespace MlNetMlp.Tests
             Assert.That(OnRanks((r, c) => { var o = InterruptedAt(Base(), 3); o.CheckpointPath = path; return o; }), Is.Null);
             var resumed = OnRanks((r, c) => { var o = Base(); o.CheckpointPath = path; o.ResumeFromCheckpoint = true; return o; });
             for (int r = 0; r < 2; r++)
-                Assert.That(AllWeights(resumed[r]), Is.EqualTo(AllWeights(expected[r])), $"rank {r}");
+                Assert.That(TestData.AllWeights(resumed[r]), Is.EqualTo(TestData.AllWeights(expected[r])), $"rank {r}");
         }
 
         [Test]
@@ -196,7 +185,7 @@ namespace MlNetMlp.Tests
             var resumed = Fit(again, Dense, log);
             Assert.That(epochsRun, Is.EqualTo(0));
             Assert.That(log, Has.Some.Contains("after epoch 7 of 7"));
-            Assert.That(AllWeights(resumed), Is.EqualTo(AllWeights(expected)));
+            Assert.That(TestData.AllWeights(resumed), Is.EqualTo(TestData.AllWeights(expected)));
         }
 
         [Test]
@@ -209,7 +198,7 @@ namespace MlNetMlp.Tests
             var log = new List<string>();
             var fresh = Fit(o, Dense, log);
             Assert.That(log, Has.Some.Contains("No checkpoint at"));
-            Assert.That(AllWeights(fresh), Is.EqualTo(AllWeights(plain)), "checkpoints do not change training");
+            Assert.That(TestData.AllWeights(fresh), Is.EqualTo(TestData.AllWeights(plain)), "checkpoints do not change training");
             Assert.That(File.Exists(o.CheckpointPath), "the directory is created and the checkpoint written");
         }
 
@@ -248,6 +237,20 @@ namespace MlNetMlp.Tests
             File.WriteAllBytes(path, new byte[] { 1, 2, 3 });
             e = Assert.Throws<InvalidOperationException>(() => Fit(o, Dense));
             Assert.That(e.Message, Does.Contain("is not an MlNetMlp training checkpoint"));
+        }
+
+        [Test]
+        public void AnUnusableCheckpointPathIsAClearError()
+        {
+            var o = Base();
+            o.CheckpointPath = _dir; // a directory
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => Fit(o, Dense));
+            Assert.That(e.Message, Does.Contain("is a directory"));
+            var blocker = Path.Combine(_dir, "file");
+            File.WriteAllText(blocker, "not a directory");
+            o.CheckpointPath = Path.Combine(blocker, "run.ckpt"); // its directory cannot be created
+            var w = Assert.Throws<InvalidOperationException>(() => Fit(o, Dense));
+            Assert.That(w.Message, Does.Contain("Cannot write the checkpoint").And.Contain("writable file"));
         }
 
         [Test]

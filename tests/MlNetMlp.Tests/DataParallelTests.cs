@@ -44,10 +44,6 @@ namespace MlNetMlp.Tests
             return ml.MulticlassClassification.Trainers.Mlp(options).Fit(Keyed(ml, rows, 4)).Model;
         }
 
-        private static float[] AllWeights(MlpModelParameters model) =>
-            Enumerable.Range(0, model.EnsembleSize).SelectMany(m =>
-                Enumerable.Range(0, model.LayerSizes.Count - 1).SelectMany(l => model.GetWeights(l, m).Concat(model.GetBiases(l, m)))).ToArray();
-
         [Test]
         public void InProcessCollectivesSumInRankOrderAndBroadcastAndGather()
         {
@@ -85,10 +81,17 @@ namespace MlNetMlp.Tests
             var first = TrainOnRanks(2, c => Options(c), rows);
             var again = TrainOnRanks(2, c => Options(c), rows);
             var alone = TrainAlone(Options(null), rows);
-            float[] w0 = AllWeights(first[0]), w1 = AllWeights(first[1]), w2 = AllWeights(again[0]), single = AllWeights(alone);
-            Assert.That(w1, Is.EqualTo(w0), "both ranks hold the same weights");
-            Assert.That(w2, Is.EqualTo(w0), "a second run gives the same weights bit for bit");
-            // the same global batches: only the summation order of each batch's gradient differs
+            AssertRanksTrainLikeOneProcess(first, again, alone);
+        }
+
+        /// <summary>Two runs on 2 ranks against one process on the same global batches: the ranks agree and repeat bit for
+        /// bit, and only the gradients' summation order separates them from one process (weights within 1e-3 of the
+        /// largest, per-epoch training losses within 1e-4).</summary>
+        internal static void AssertRanksTrainLikeOneProcess(MlpModelParameters[] first, MlpModelParameters[] again, MlpModelParameters alone)
+        {
+            float[] w0 = TestData.AllWeights(first[0]), single = TestData.AllWeights(alone);
+            Assert.That(TestData.AllWeights(first[1]), Is.EqualTo(w0), "both ranks hold the same weights");
+            Assert.That(TestData.AllWeights(again[0]), Is.EqualTo(w0), "a second run gives the same weights bit for bit");
             double worst = w0.Zip(single, (a, b) => Math.Abs(a - b)).Max(), scale = single.Max(v => Math.Abs(v));
             Assert.That(worst, Is.LessThan(1e-3 * scale), $"2 ranks against one process: largest weight difference {worst:G3}");
             Assert.That(w0, Is.Not.EqualTo(single), "the two-rank run did go through the communicator");
@@ -105,9 +108,9 @@ namespace MlNetMlp.Tests
             var rows = TestData.Blobs(500, classes: 3, dims: 4, seed: 8, spread: 1.0);
             var models = TrainOnRanks(3, c => Options(c, members: 2, epochs: 5), rows);
             var alone = TrainAlone(Options(null, members: 2, epochs: 5), rows);
-            Assert.That(AllWeights(models[1]), Is.EqualTo(AllWeights(models[0])));
-            Assert.That(AllWeights(models[2]), Is.EqualTo(AllWeights(models[0])));
-            double worst = AllWeights(models[0]).Zip(AllWeights(alone), (a, b) => Math.Abs(a - b)).Max();
+            Assert.That(TestData.AllWeights(models[1]), Is.EqualTo(TestData.AllWeights(models[0])));
+            Assert.That(TestData.AllWeights(models[2]), Is.EqualTo(TestData.AllWeights(models[0])));
+            double worst = TestData.AllWeights(models[0]).Zip(TestData.AllWeights(alone), (a, b) => Math.Abs(a - b)).Max();
             Assert.That(worst, Is.LessThan(1e-3), $"3 ranks x 2 members against one process: {worst:G3}");
         }
 
@@ -129,7 +132,7 @@ namespace MlNetMlp.Tests
             Assert.That(h0.Count, Is.LessThan(60), "training stopped early");
             Assert.That(h1.Select(h => (h.ValidationLoss, h.ValidationMetric)), Is.EqualTo(h0.Select(h => (h.ValidationLoss, h.ValidationMetric))),
                 "both ranks saw the same validation sums (each evaluated half the rows)");
-            Assert.That(AllWeights(models[1]), Is.EqualTo(AllWeights(models[0])));
+            Assert.That(TestData.AllWeights(models[1]), Is.EqualTo(TestData.AllWeights(models[0])));
             for (int e = 0; e < Math.Min(h0.Count, alone.TrainingHistory.Count); e++)
                 Assert.That(h0[e].ValidationLoss, Is.EqualTo(alone.TrainingHistory[e].ValidationLoss).Within(1e-3), $"epoch {e + 1}'s validation loss");
         }

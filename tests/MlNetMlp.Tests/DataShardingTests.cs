@@ -50,9 +50,6 @@ namespace MlNetMlp.Tests
             return runs;
         }
 
-        private static float[] AllWeights(MlpModelParameters model) =>
-            Enumerable.Range(0, model.LayerSizes.Count - 1).SelectMany(l => model.GetWeights(l).Concat(model.GetBiases(l))).ToArray();
-
         /// <summary>The (held, total) training rows a rank logged.</summary>
         private static (int Held, int Total) Held(Run run)
         {
@@ -62,9 +59,9 @@ namespace MlNetMlp.Tests
 
         private static void AssertShardedRun(Run[] runs, Run alone)
         {
-            var w0 = AllWeights(runs[0].Model);
+            var w0 = TestData.AllWeights(runs[0].Model);
             for (int r = 1; r < runs.Length; r++)
-                Assert.That(AllWeights(runs[r].Model), Is.EqualTo(w0), $"rank {r} holds rank 0's weights");
+                Assert.That(TestData.AllWeights(runs[r].Model), Is.EqualTo(w0), $"rank {r} holds rank 0's weights");
             var held = runs.Select(Held).ToArray();
             Assert.That(held.Sum(h => h.Held), Is.EqualTo(Rows.Length), "the shards cover every row once");
             Assert.That(held.Select(h => h.Total), Is.All.EqualTo(Rows.Length));
@@ -82,7 +79,7 @@ namespace MlNetMlp.Tests
             var runs = OnRanks(2, c => Options(c, MlpDataSharding.ByRowId));
             AssertShardedRun(runs, alone);
             var again = OnRanks(2, c => Options(c, MlpDataSharding.ByRowId));
-            Assert.That(AllWeights(again[0].Model), Is.EqualTo(AllWeights(runs[0].Model)), "a second run gives the same weights bit for bit");
+            Assert.That(TestData.AllWeights(again[0].Model), Is.EqualTo(TestData.AllWeights(runs[0].Model)), "a second run gives the same weights bit for bit");
         }
 
         [Test]
@@ -119,7 +116,7 @@ namespace MlNetMlp.Tests
             var h0 = runs[0].Model.TrainingHistory;
             Assert.That(h0.Count, Is.LessThan(60), "training stopped early");
             Assert.That(runs[1].Model.TrainingHistory.Select(h => h.ValidationLoss), Is.EqualTo(h0.Select(h => h.ValidationLoss)));
-            Assert.That(AllWeights(runs[1].Model), Is.EqualTo(AllWeights(runs[0].Model)));
+            Assert.That(TestData.AllWeights(runs[1].Model), Is.EqualTo(TestData.AllWeights(runs[0].Model)));
         }
 
         [Test]
@@ -146,6 +143,25 @@ namespace MlNetMlp.Tests
             Assert.That(models[1].GetBiases(models[1].LayerSizes.Count - 2), Is.EqualTo(models[0].GetBiases(models[0].LayerSizes.Count - 2)),
                 "the output layer (with the target scaling folded in) agrees");
             Assert.That(r2[0], Is.GreaterThan(0.8));
+        }
+
+        [Test]
+        public void PrePartitionedShardsOfDifferentSchemasAreAClearError()
+        {
+            var comms = MlpInProcessCommunicator.Create(2, TimeSpan.FromSeconds(30));
+            var errors = new Exception[2];
+            Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, r =>
+            {
+                var ml = new MLContext(seed: 1);
+                int width = r == 0 ? 4 : 3; // rank 1's files lost a column
+                var rows = Rows.Select(x => new LabeledRow { Label = x.Label, Features = x.Features.Take(width).ToArray() });
+                var data = TestData.ToDataView(ml, rows, width);
+                data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+                errors[r] = Assert.Catch<Exception>(() =>
+                    ml.MulticlassClassification.Trainers.Mlp(Options(comms[r], MlpDataSharding.PrePartitioned)).Fit(data));
+            });
+            foreach (var e in errors)
+                Assert.That(e.Message, Does.Contain("differ in the number of feature columns").And.Contain("4, 3"));
         }
 
         [Test]

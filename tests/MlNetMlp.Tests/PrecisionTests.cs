@@ -72,9 +72,11 @@ namespace MlNetMlp.Tests
                 Assert.That(e.Message, Does.Contain("AVX512_BF16"));
                 return;
             }
+            var early = ml.Model.CreatePredictionEngine<LabeledRow, Scored>(model, inputSchemaDefinition: TestData.Schema(24));
             model.Model.ScoringPrecision = MlpPrecision.BFloat16;
             Assert.That(model.Model.ScoringPrecision, Is.EqualTo(MlpPrecision.BFloat16));
             var bf16 = Scores();
+            Assert.That(early.Predict(All[0]).Score, Is.EqualTo(bf16[0]), "an engine created before the change follows it");
             double worst = f32.Zip(bf16, (a, b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max()).Max();
             Assert.That(worst, Is.GreaterThan(0).And.LessThan(0.02), "bfloat16 against float32 probabilities");
             var engine = ml.Model.CreatePredictionEngine<LabeledRow, Scored>(model, inputSchemaDefinition: TestData.Schema(24));

@@ -107,6 +107,11 @@ namespace MlNetMlp.Tests
             }).ToArray();
         }
 
+        /// <summary>Every member's weights and biases, layer by layer, in one array (to compare models bit for bit).</summary>
+        internal static float[] AllWeights(MlpModelParameters model) =>
+            Enumerable.Range(0, model.EnsembleSize).SelectMany(m =>
+                Enumerable.Range(0, model.LayerSizes.Count - 1).SelectMany(l => model.GetWeights(l, m).Concat(model.GetBiases(l, m)))).ToArray();
+
         internal static SchemaDefinition Schema<T>(int featureCount)
         {
             var schema = SchemaDefinition.Create(typeof(T));

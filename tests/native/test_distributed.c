@@ -36,16 +36,6 @@ static mlp_train_config config(int optimizer, int input_scale, int threads)
     return c;
 }
 
-static void params(const mlp_network *net, float *out)
-{
-    int64_t o = 0;
-    for (int l = 0; l < 2; ++l) {
-        const int64_t wc = (int64_t)sizes[l] * sizes[l + 1];
-        CHECK_OK(mlp_network_get_layer(net, l, out + o, wc, out + o + wc, sizes[l + 1]));
-        o += wc + sizes[l + 1];
-    }
-}
-
 enum { NP = IN * H + H + H * OUT + OUT };
 
 static void test_split_step_equals_the_step(int optimizer, int input_scale, int threads)
@@ -69,8 +59,8 @@ static void test_split_step_equals_the_step(int optimizer, int input_scale, int 
         CHECK(la == lb, "step %d: losses %.17g and %.17g", s, la, lb);
     }
     float pa[NP], pb[NP];
-    params(a, pa);
-    params(b, pb);
+    test_get_params(a, 2, sizes, pa);
+    test_get_params(b, 2, sizes, pb);
     CHECK(memcmp(pa, pb, sizeof pa) == 0, "optimizer %d, input scale %d, %d threads: the split step differs", optimizer,
           input_scale, threads);
     mlp_trainer_destroy(ta);
@@ -108,9 +98,9 @@ static void test_two_halves_step_like_the_batch(void)
         CHECK_OK(mlp_trainer_apply_gradient(t1));
     }
     float pw[NP], p0[NP], p1[NP];
-    params(whole, pw);
-    params(r0, p0);
-    params(r1, p1);
+    test_get_params(whole, 2, sizes, pw);
+    test_get_params(r0, 2, sizes, p0);
+    test_get_params(r1, 2, sizes, p1);
     CHECK(memcmp(p0, p1, sizeof p0) == 0, "the two ranks' weights differ");
     double worst = 0.0;
     for (int i = 0; i < NP; ++i) { /* (not fmax: aarch64 gcc 12 fails vectorising that reduction, an ICE) */
@@ -141,11 +131,11 @@ static void test_non_finite_buffer_and_arguments(void)
     int64_t n;
     CHECK_OK(mlp_trainer_gradient_buffer(t, &g, &n));
     float before[NP], after[NP];
-    params(net, before);
+    test_get_params(net, 2, sizes, before);
     g[n - 1] = NAN;
     CHECK(mlp_trainer_apply_gradient(t) == MLP_ERR_NOT_FINITE, "a NaN gradient must be refused");
     CHECK(strstr(mlp_last_error_message(), "not finite") != NULL, "message: %s", mlp_last_error_message());
-    params(net, after);
+    test_get_params(net, 2, sizes, after);
     CHECK(memcmp(before, after, sizeof before) == 0, "a refused update changed the weights");
     CHECK(mlp_trainer_gradient_buffer(NULL, &g, &n) == MLP_ERR_INVALID_ARGUMENT, "NULL trainer");
     CHECK(mlp_trainer_gradient_buffer(t, NULL, &n) == MLP_ERR_INVALID_ARGUMENT, "NULL gradient");

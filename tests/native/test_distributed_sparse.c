@@ -60,15 +60,11 @@ static mlp_train_config config(int optimizer, int input_scale, int threads)
     return c;
 }
 
+/* The weights as dense training would hold them (the lazy decay applied). */
 static void params(mlp_trainer *t, const mlp_network *net, float *out)
 {
     CHECK_OK(mlp_trainer_sync(t));
-    int64_t o = 0;
-    for (int l = 0; l < 2; ++l) {
-        const int64_t wc = (int64_t)sizes[l] * sizes[l + 1];
-        CHECK_OK(mlp_network_get_layer(net, l, out + o, wc, out + o + wc, sizes[l + 1]));
-        o += wc + sizes[l + 1];
-    }
+    test_get_params(net, 2, sizes, out);
 }
 
 /* Rows of step s: alternately all and the even ones, so rows miss steps. */

@@ -38,26 +38,6 @@ static void make_data(data *d)
     d->csr = csr;
 }
 
-static void params(const mlp_network *net, float *out)
-{
-    int64_t o = 0;
-    for (int l = 0; l < 2; ++l) {
-        const int64_t wc = (int64_t)sizes[l] * sizes[l + 1];
-        CHECK_OK(mlp_network_get_layer(net, l, out + o, wc, out + o + wc, sizes[l + 1]));
-        o += wc + sizes[l + 1];
-    }
-}
-
-static void set_params(mlp_network *net, const float *in)
-{
-    int64_t o = 0;
-    for (int l = 0; l < 2; ++l) {
-        const int64_t wc = (int64_t)sizes[l] * sizes[l + 1];
-        CHECK_OK(mlp_network_set_layer(net, l, in + o, wc, in + o + wc, sizes[l + 1]));
-        o += wc + sizes[l + 1];
-    }
-}
-
 static mlp_train_config config(int optimizer, int input_scale, int sparse)
 {
     mlp_train_config c = test_train_config(optimizer, 0.05f, ROWS, 1);
@@ -100,14 +80,14 @@ static void test_resumes_exactly(int optimizer, int input_scale, int sparse)
 
     /* the checkpoint: the weights as they are (lazy rows not caught up) and the state */
     float saved[NP];
-    params(a, saved);
+    test_get_params(a, 2, sizes, saved);
     int64_t bytes = 0;
     CHECK_OK(mlp_trainer_state_size(ta, &bytes));
     unsigned char *state = malloc((size_t)bytes);
     CHECK_OK(mlp_trainer_get_state(ta, state, bytes));
 
     CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_TANH, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &b));
-    set_params(b, saved);
+    test_set_params(b, 2, sizes, saved);
     CHECK_OK(mlp_trainer_create(b, &c, &tb));
     CHECK_OK(mlp_trainer_set_state(tb, state, bytes));
 
@@ -116,8 +96,8 @@ static void test_resumes_exactly(int optimizer, int input_scale, int sparse)
     CHECK_OK(mlp_trainer_sync(ta));
     CHECK_OK(mlp_trainer_sync(tb));
     float pa[NP], pb[NP];
-    params(a, pa);
-    params(b, pb);
+    test_get_params(a, 2, sizes, pa);
+    test_get_params(b, 2, sizes, pb);
     CHECK(memcmp(pa, pb, sizeof pa) == 0, "optimizer %d, input scale %d, sparse %d: the resumed trainer differs",
           optimizer, input_scale, sparse);
 
@@ -125,12 +105,12 @@ static void test_resumes_exactly(int optimizer, int input_scale, int sparse)
     mlp_network *fresh = NULL;
     mlp_trainer *tf = NULL;
     CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_TANH, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &fresh));
-    set_params(fresh, saved);
+    test_set_params(fresh, 2, sizes, saved);
     CHECK_OK(mlp_trainer_create(fresh, &c, &tf));
     steps(tf, &d, sparse, FIRST, MORE);
     CHECK_OK(mlp_trainer_sync(tf));
     float pf[NP];
-    params(fresh, pf);
+    test_get_params(fresh, 2, sizes, pf);
     CHECK(memcmp(pa, pf, sizeof pa) != 0, "a fresh trainer continued identically: the state carried nothing");
 
     free(state);

@@ -54,6 +54,28 @@ static inline mlp_train_config test_train_config(int optimizer, float lr, int ba
     return c;
 }
 
+/* All parameters of a network of `layers` layers (sizes[0 .. layers]) in the network's order (per layer its weights,
+ * then its biases): out of it, or into it. */
+static inline void test_get_params(const mlp_network *net, int layers, const int32_t *sizes, float *out)
+{
+    int64_t o = 0;
+    for (int l = 0; l < layers; ++l) {
+        const int64_t wc = (int64_t)sizes[l] * sizes[l + 1];
+        CHECK_OK(mlp_network_get_layer(net, l, out + o, wc, out + o + wc, sizes[l + 1]));
+        o += wc + sizes[l + 1];
+    }
+}
+
+static inline void test_set_params(mlp_network *net, int layers, const int32_t *sizes, const float *in)
+{
+    int64_t o = 0;
+    for (int l = 0; l < layers; ++l) {
+        const int64_t wc = (int64_t)sizes[l] * sizes[l + 1];
+        CHECK_OK(mlp_network_set_layer(net, l, in + o, wc, in + o + wc, sizes[l + 1]));
+        o += wc + sizes[l + 1];
+    }
+}
+
 static inline int test_report(const char *name)
 {
     if (test_failures) {

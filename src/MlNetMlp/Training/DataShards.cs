@@ -56,6 +56,16 @@ namespace MlNetMlp.Training
             return yes == 0 || yes == Size;
         }
 
+        /// <summary>Throws unless every rank has the same <paramref name="local"/> value of <paramref name="what"/> (the
+        /// schema pre-partitioned shards must share).</summary>
+        internal void RequireSame(string what, long local, Microsoft.ML.Runtime.IChannel ch)
+        {
+            var all = PerRank(local);
+            if (all.Any(v => v != all[0]))
+                throw Microsoft.ML.Runtime.Contracts.Except(ch, $"Sharded data-parallel training: the ranks' data differ in {what} " +
+                    $"(rank by rank: {string.Join(", ", all)}); every rank's data must have the same schema.");
+        }
+
         /// <summary>Every rank's count.</summary>
         internal long[] PerRank(long local) => _comm.GatherDoubles(new[] { (double)local }).Select(v => (long)v[0]).ToArray();
 

@@ -35,14 +35,27 @@ namespace MlNetMlp.Training
         {
             if (ranks != null && ranks.Rank != 0)
                 return;
+            try
+            {
+                WriteCheckpointFile(fingerprint, members, epoch, finished, elapsed, history, best);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw _ch.Except(e, $"Cannot write the checkpoint '{_options.CheckpointPath}' after epoch {epoch}: {e.Message} " +
+                    "Set CheckpointPath to a writable file.");
+            }
+            _ch.Info($"Checkpoint after epoch {epoch} written to '{_options.CheckpointPath}'.");
+        }
+
+        private void WriteCheckpointFile(string fingerprint, Member[] members, int epoch, bool finished, TimeSpan elapsed,
+            List<MlpEpochReport> history, BestEpoch best)
+        {
             TrainingCheckpoint.Write(_options.CheckpointPath, fingerprint, w =>
             {
                 w.Write(epoch);
                 w.Write(finished);
                 w.Write(elapsed.Ticks);
-                w.Write(history.Count);
-                foreach (var report in history)
-                    TrainingCheckpoint.WriteReport(w, report);
+                MlpModelSerialization.WriteHistory(w, history.ToArray());
                 w.Write(members.Length);
                 foreach (var m in members)
                 {
@@ -52,7 +65,6 @@ namespace MlNetMlp.Training
                 }
                 best.Save(w);
             });
-            _ch.Info($"Checkpoint after epoch {epoch} written to '{_options.CheckpointPath}'.");
         }
 
         /// <summary>With ResumeFromCheckpoint and a checkpoint file: puts the members, the best epoch and the history
@@ -61,9 +73,11 @@ namespace MlNetMlp.Training
         private ResumePoint ResumeFromCheckpoint(string fingerprint, Member[] members, List<MlpEpochReport> history, BestEpoch best,
             DataParallel ranks, StreamingTrainingSet streamed)
         {
+            string path = _options.CheckpointPath;
+            if (Directory.Exists(path))
+                throw _ch.ExceptParam(nameof(MlpTrainerOptionsBase.CheckpointPath), $"CheckpointPath '{path}' is a directory: name a file in it.");
             if (!_options.ResumeFromCheckpoint)
                 return default;
-            string path = _options.CheckpointPath;
             byte[] bytes = ranks == null || ranks.Rank == 0 ? (File.Exists(path) ? File.ReadAllBytes(path) : null) : null;
             if (ranks != null)
                 bytes = ranks.BroadcastBytes(bytes);
@@ -88,11 +102,10 @@ namespace MlNetMlp.Training
                     point = new ResumePoint(r.ReadInt32(), r.ReadBoolean(), TimeSpan.FromTicks(r.ReadInt64()));
                     if (point.EpochsDone < 1 || point.EpochsDone > _plan.Epochs)
                         throw new InvalidDataException($"its epoch counter ({point.EpochsDone}) is outside [1, {_plan.Epochs}]");
-                    int reports = r.ReadInt32();
-                    if (reports != point.EpochsDone)
-                        throw new InvalidDataException($"it holds {reports} epoch reports for {point.EpochsDone} epochs");
-                    for (int e = 0; e < reports; e++)
-                        history.Add(TrainingCheckpoint.ReadReport(r));
+                    var reports = MlpModelSerialization.ReadHistory(r);
+                    if (reports.Length != point.EpochsDone)
+                        throw new InvalidDataException($"it holds {reports.Length} epoch reports for {point.EpochsDone} epochs");
+                    history.AddRange(reports);
                     if (r.ReadInt32() != members.Length)
                         throw new InvalidDataException("it is of another ensemble size");
                     foreach (var m in members)
@@ -106,7 +119,7 @@ namespace MlNetMlp.Training
                     }
                     best.Load(r, Array.ConvertAll(members, m => m.Network));
                 }
-                catch (Exception e) when (e is EndOfStreamException || e is InvalidDataException)
+                catch (Exception e) when (e is EndOfStreamException || e is InvalidDataException || e is FormatException)
                 {
                     string why = e is EndOfStreamException ? "it is truncated" : e.Message;
                     throw _ch.Except(e, $"The checkpoint '{path}' cannot be resumed: {why}. Delete it to start anew.");

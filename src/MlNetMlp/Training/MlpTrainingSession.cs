@@ -48,9 +48,13 @@ namespace MlNetMlp.Training
             // a warm-start model whose preprocessing moves zero (centres, indicators) needs dense rows
             bool? sparse = context.InitialPredictor != null && WarmPreprocessing(context.InitialPredictor, ch) is { KeepsZeros: false } ? false : null;
             var shards = DataShards.Create(options);
+            if (shards == null && options.DataSharding != MlpDataSharding.Replicated)
+                ch.Info($"DataSharding {options.DataSharding} has no effect without a Communicator of several ranks: every row is read.");
             var (trainSet, validationSet) = ReadData(options, context, task, host, ch, sparse, seed, shards);
             using var train = trainSet;
             using var validSet = validationSet;
+            shards?.RequireSame("the number of feature columns", train.Columns, ch);
+            shards?.RequireSame("the number of classes", task.ClassCount, ch);
             var (trainRows, validRows) = train is StreamingTrainingSet
                 ? (All(train), validSet != null ? All(validSet) : default)
                 : Select(train, validSet, options, task, seed);

@@ -146,20 +146,5 @@ namespace MlNetMlp.Training
                 throw new InvalidDataException("it is truncated");
             return r.ReadBytes(n);
         }
-
-        internal static void WriteReport(BinaryWriter w, MlpEpochReport report)
-        {
-            w.Write(report.Epoch);
-            w.Write(report.NumberOfEpochs);
-            w.Write(report.TrainingLoss);
-            w.Write(report.ValidationLoss);
-            w.Write(report.ValidationMetric);
-            w.Write(report.LearningRate);
-            w.Write(report.Elapsed.Ticks);
-        }
-
-        internal static MlpEpochReport ReadReport(BinaryReader r) =>
-            new MlpEpochReport(r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadSingle(),
-                TimeSpan.FromTicks(r.ReadInt64()));
     }
 }
