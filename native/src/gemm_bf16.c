@@ -24,24 +24,26 @@ static const float *a_stored(const mlp_gemm_problem *g, int64_t r)
     return g->a + (g->a_rows ? (int64_t)g->a_rows[r] : r) * g->lda;
 }
 
-/* Panels [p0, p1) of op(A) (rows 16 p0 .. 16 p1 of op(A)), pairs along K. */
+/* Panels [p0, p1) of op(A) = Aᵀ (rows 16 p0 .. 16 p1 of op(A)), pairs along K. */
 static void pack_a_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int64_t q_count, uint32_t *pa)
 {
     const int64_t panel_words = q_count * MLP_BF16_PANEL, r0 = p0 * MLP_BF16_PANEL;
     const int64_t r1 = p1 * MLP_BF16_PANEL < g->m ? p1 * MLP_BF16_PANEL : g->m;
-    if (!g->trans_a) { /* op(A)'s rows are stored rows, pairs adjacent: each row converted in place of its own */
-        for (int64_t r = r0; r < r1; ++r) {
-            if (g->a_rows && r + 2 < r1) /* rows by index come from anywhere in the data set: fetch two ahead */
-                for (int64_t p = 0; p < g->k; p += 16) __builtin_prefetch(a_stored(g, r + 2) + p);
-            mlp_bf16_row_pairs_avx512(a_stored(g, r), g->k, pa + r * q_count);
-        }
-        return;
-    }
     if (r1 < p1 * MLP_BF16_PANEL) /* a partial last panel: its missing rows stay 0 */
         memset(pa + (p1 - 1) * panel_words, 0, (size_t)panel_words * sizeof *pa);
     for (int64_t q = 0; q < q_count; ++q) { /* op(A)(r, p) = stored row p, column r */
         const float *rows[2] = {a_stored(g, 2 * q) + r0, 2 * q + 1 < g->k ? a_stored(g, 2 * q + 1) + r0 : NULL};
         mlp_bf16_pack_pairs_avx512(rows, r1 - r0, pa + p0 * panel_words + q * MLP_BF16_PANEL, panel_words);
+    }
+}
+
+/* Rows [r0, r1) of op(A) = A as stored, each converted into its own row of pairs (the thread that multiplies them). */
+static void convert_a_rows(const mlp_gemm_problem *g, int64_t r0, int64_t r1, int64_t q_count, uint32_t *pa)
+{
+    for (int64_t r = r0; r < r1; ++r) {
+        if (g->a_rows && r + 2 < r1) /* rows by index come from anywhere in the data set: fetch two ahead */
+            for (int64_t p = 0; p < g->k; p += 16) __builtin_prefetch(a_stored(g, r + 2) + p);
+        mlp_bf16_row_pairs_avx512(a_stored(g, r), g->k, pa + r * q_count);
     }
 }
 
@@ -69,7 +71,16 @@ static void pack_b_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int
 
 enum { TILE_ROWS = 8, TILE_COLS = 48 };
 
-/* The team GEMM; packed_b NULL: B is packed here too. */
+/* The next tile's width with `left` columns to go: 48, except that 64 left become 32 + 32 (a 16-column tile, one
+ * accumulator per row, runs at ~60% of the others' speed). Each element's sum is the same whatever the width. */
+static int64_t tile_columns(int64_t left)
+{
+    return left == 64 ? 32 : left < TILE_COLS ? left : TILE_COLS;
+}
+
+/* The team GEMM; packed_b NULL: B is packed here too. A as stored is converted tile by tile by the thread that
+ * multiplies it (no barrier for it), the next tile's rows by index fetched meanwhile by the tile kernel; Aᵀ is
+ * packed by the team into 16-row panels. */
 static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, const uint32_t *packed_b, float *workspace,
                       int thread, int team)
 {
@@ -82,18 +93,30 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
     uint32_t *pa = (uint32_t *)workspace;
     const uint32_t *pb = packed_b ? packed_b : pa + a_panels * panel_words;
     int64_t lo, hi;
-    mlp_share(a_panels, 1, thread, team, &lo, &hi);
-    if (hi > lo) pack_a_panels(g, lo, hi, q_count, pa);
+    if (g->trans_a) {
+        mlp_share(a_panels, 1, thread, team, &lo, &hi);
+        if (hi > lo) pack_a_panels(g, lo, hi, q_count, pa);
+    }
     if (!packed_b) {
         mlp_share(b_panels, 1, thread, team, &lo, &hi);
         if (hi > lo) pack_b_panels(g, lo, hi, q_count, pa + a_panels * panel_words);
     }
-    mlp_barrier(team);
+    if (g->trans_a || !packed_b)
+        mlp_barrier(team);
 
     const int64_t row_tiles = (g->m + TILE_ROWS - 1) / TILE_ROWS;
     mlp_share(row_tiles, 1, thread, team, &lo, &hi);
     for (int64_t t = lo; t < hi; ++t) {
         const int64_t r0 = t * TILE_ROWS, mr = g->m - r0 < TILE_ROWS ? g->m - r0 : TILE_ROWS;
+        if (!g->trans_a && (t == lo || !g->a_rows)) /* (later tiles' rows by index: see the next tile's below) */
+            convert_a_rows(g, r0, r0 + mr, q_count, pa);
+        /* the next tile's rows by index, fetched while this tile's first columns are computed */
+        const float *next[TILE_ROWS];
+        const int fetch_next = !g->trans_a && g->a_rows && t + 1 < hi;
+        for (int64_t r = 0; fetch_next && r < TILE_ROWS; ++r) {
+            const int64_t row = r0 + TILE_ROWS + r;
+            next[r] = a_stored(g, row < g->m ? row : r0 + TILE_ROWS);
+        }
         /* op(A)'s rows: converted rows of pairs (A as stored), or a 16-row panel (A transposed) */
         const uint32_t *a_rows[TILE_ROWS];
         const int64_t a_stride = g->trans_a ? MLP_BF16_PANEL : 1;
@@ -101,11 +124,15 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
             const int64_t row = r0 + (r < mr ? r : 0);
             a_rows[r] = g->trans_a ? pa + (row / MLP_BF16_PANEL) * panel_words + row % MLP_BF16_PANEL : pa + row * q_count;
         }
-        for (int64_t c0 = 0; c0 < g->n; c0 += TILE_COLS) {
-            const int64_t nc = g->n - c0 < TILE_COLS ? g->n - c0 : TILE_COLS;
+        for (int64_t c0 = 0, nc; c0 < g->n; c0 += nc) {
+            nc = tile_columns(g->n - c0);
             mlp_bf16_tile_avx512(q_count, a_rows, a_stride, pb + (c0 / MLP_BF16_PANEL) * panel_words, panel_words,
-                                 g->c + r0 * g->ldc + c0, g->ldc, g->alpha, g->beta, mr, nc);
+                                 g->c + r0 * g->ldc + c0, g->ldc, g->alpha, g->beta, mr, nc,
+                                 fetch_next && c0 == 0 ? next : NULL);
         }
+        if (fetch_next) /* already in cache (the tile fetched them): converted for the next tile */
+            for (int64_t r = r0 + TILE_ROWS; r < r0 + 2 * TILE_ROWS && r < g->m; ++r)
+                mlp_bf16_row_pairs_avx512(a_stored(g, r), g->k, pa + r * q_count);
         if (g->bias || g->activation != MLP_ACT_IDENTITY)
             for (int64_t r = r0; r < r0 + mr; ++r) kernels->bias_activation(g->activation, g->n, g->bias, g->c + r * g->ldc);
     }
@@ -128,6 +155,15 @@ void mlp_bf16_pack_b(const mlp_gemm_problem *g, uint32_t *packed_b)
     pack_b_panels(g, 0, panels_of(g->n), (g->k + 1) / 2, packed_b);
 }
 
+void mlp_bf16_pack_b_pairs(const float *b, int64_t ldb, int64_t n, int64_t k, int64_t q0, int64_t q1, uint32_t *packed)
+{
+    const int64_t panel_words = (k + 1) / 2 * MLP_BF16_PANEL;
+    for (int64_t q = q0; q < q1; ++q) {
+        const float *rows[2] = {b + 2 * q * ldb, 2 * q + 1 < k ? b + (2 * q + 1) * ldb : NULL};
+        mlp_bf16_pack_pairs_avx512(rows, n, packed + q * MLP_BF16_PANEL, panel_words);
+    }
+}
+
 #else /* no AVX-512 kernels in this build: mlp_bf16_available() is 0, so this is never called */
 
 void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, float *workspace, int thread, int team)
@@ -146,6 +182,11 @@ void mlp_bf16_pack_b(const mlp_gemm_problem *g, uint32_t *packed_b)
 {
     (void)g;
     (void)packed_b;
+}
+
+void mlp_bf16_pack_b_pairs(const float *b, int64_t ldb, int64_t n, int64_t k, int64_t q0, int64_t q1, uint32_t *packed)
+{
+    (void)b, (void)ldb, (void)n, (void)k, (void)q0, (void)q1, (void)packed;
 }
 
 #endif

@@ -30,9 +30,11 @@ void mlp_bf16_pack_pairs_avx512(const float *const rows[2], int64_t n, uint32_t 
 void mlp_bf16_pack_rows_avx512(const float *const *rows, int64_t count, int64_t k, uint32_t *dst);
 /* c[r, j] = alpha * sum_q dot(a_rows[r][q * a_stride], b panel j / 16 at q) (+ beta * c) for r < mr <= 8,
  * j < nc <= 48 (rows past mr may point anywhere readable); B panels panel_stride words apart. A is a 16-row panel
- * (a_rows[r] = panel + r, a_stride 16) or rows of contiguous pairs (a_stride 1). */
+ * (a_rows[r] = panel + r, a_stride 16) or rows of contiguous pairs (a_stride 1). prefetch (or NULL): 8 float rows
+ * of 2 q_count floats to fetch into cache meanwhile, one line per K pair (the next tile's rows by index). */
 void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *const a_rows[8], int64_t a_stride, const uint32_t *b,
-                          int64_t panel_stride, float *c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc);
+                          int64_t panel_stride, float *c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc,
+                          const float *const *prefetch);
 
 /* x's pairs along K, contiguous: dst[q] = (x[2q], x[2q + 1]) (0 past k). */
 void mlp_bf16_row_pairs_avx512(const float *x, int64_t k, uint32_t *dst);
@@ -45,6 +47,10 @@ void mlp_bf16_gemv_avx512(int64_t q_count, const uint32_t *x, const uint32_t *pa
  * bfloat16 scoring weights: only A is packed (into the workspace). */
 void mlp_gemm_bf16_team_packed_b(const mlp_kernels *kernels, const mlp_gemm_problem *problem, const uint32_t *packed_b,
                                  float *workspace, int thread, int team);
+/* K pairs [q0, q1) of a B used as stored (k x n, row stride ldb) into panels laid out as mlp_bf16_pack_b's (the
+ * words of the other pairs untouched; the panels' padding columns must already be 0): a trainer refreshes its copy
+ * of a layer's weights two rows at a time, right after it updated them. */
+void mlp_bf16_pack_b_pairs(const float *b, int64_t ldb, int64_t n, int64_t k, int64_t q0, int64_t q1, uint32_t *packed);
 /* Packs op(B) of the problem (its B, trans_b and n, k) into panels (mlp_gemm_bf16_workspace_floats(0, n, k) words),
  * on the calling thread. */
 void mlp_bf16_pack_b(const mlp_gemm_problem *problem, uint32_t *packed_b);

@@ -100,11 +100,13 @@ static inline void store_row(float *c, __m512 acc, __mmask16 m, __m512 va, __m51
         if (PANELS > 2) store_row(cr + 32, c##r##2, m2, va, vb, beta);                            \
     }
 
-/* The tile with a fixed number of B panels: 8 rows x 16 PANELS columns in 8 PANELS accumulators. */
-static inline __attribute__((always_inline)) void bf16_tile(const int PANELS, int64_t q_count,
+/* The tile with a fixed number of B panels: 8 rows x 16 PANELS columns in 8 PANELS accumulators; FETCH: one line of
+ * the prefetch rows per K pair. */
+static inline __attribute__((always_inline)) void bf16_tile(const int PANELS, const int FETCH, int64_t q_count,
                                                            const uint32_t *const a_rows[8], int64_t a_stride,
                                                            const uint32_t *b, int64_t panel_stride, float *c,
-                                                           int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc)
+                                                           int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc,
+                                                           const float *const *prefetch)
 {
     const uint32_t *a0 = a_rows[0], *a1 = a_rows[1], *a2 = a_rows[2], *a3 = a_rows[3];
     const uint32_t *a4 = a_rows[4], *a5 = a_rows[5], *a6 = a_rows[6], *a7 = a_rows[7];
@@ -117,6 +119,7 @@ static inline __attribute__((always_inline)) void bf16_tile(const int PANELS, in
         const __m512bh b1 = PANELS > 1 ? (__m512bh)_mm512_loadu_si512(p1 + q * MLP_BF16_PANEL) : b0;
         const __m512bh b2 = PANELS > 2 ? (__m512bh)_mm512_loadu_si512(p2 + q * MLP_BF16_PANEL) : b0;
         BF_ROW(0); BF_ROW(1); BF_ROW(2); BF_ROW(3); BF_ROW(4); BF_ROW(5); BF_ROW(6); BF_ROW(7);
+        if (FETCH) _mm_prefetch((const char *)(prefetch[q & 7] + (q >> 3) * 16), _MM_HINT_T0);
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     const int64_t n0 = nc < 16 ? nc : 16, n1 = nc - 16 < 16 ? nc - 16 : 16, n2 = nc - 32;
@@ -126,14 +129,16 @@ static inline __attribute__((always_inline)) void bf16_tile(const int PANELS, in
 }
 
 void mlp_bf16_tile_avx512(int64_t q_count, const uint32_t *const a_rows[8], int64_t a_stride, const uint32_t *b,
-                          int64_t panel_stride, float *c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc)
+                          int64_t panel_stride, float *c, int64_t ldc, float alpha, float beta, int64_t mr, int64_t nc,
+                          const float *const *prefetch)
 {
-    if (nc > 32)
-        bf16_tile(3, q_count, a_rows, a_stride, b, panel_stride, c, ldc, alpha, beta, mr, nc);
-    else if (nc > 16)
-        bf16_tile(2, q_count, a_rows, a_stride, b, panel_stride, c, ldc, alpha, beta, mr, nc);
-    else
-        bf16_tile(1, q_count, a_rows, a_stride, b, panel_stride, c, ldc, alpha, beta, mr, nc);
+#define BF_TILE(P, F) bf16_tile(P, F, q_count, a_rows, a_stride, b, panel_stride, c, ldc, alpha, beta, mr, nc, prefetch)
+    if (prefetch) {
+        if (nc > 32) BF_TILE(3, 1); else if (nc > 16) BF_TILE(2, 1); else BF_TILE(1, 1);
+    } else {
+        if (nc > 32) BF_TILE(3, 0); else if (nc > 16) BF_TILE(2, 0); else BF_TILE(1, 0);
+    }
+#undef BF_TILE
 }
 
 void mlp_bf16_row_pairs_avx512(const float *x, int64_t k, uint32_t *dst)

@@ -64,6 +64,7 @@ MLP_API int32_t mlp_network_create(int32_t num_layers, const int32_t *layer_size
         return mlp_fail(MLP_ERR_OUT_OF_MEMORY, "out of memory allocating %lld parameters", (long long)offset);
     }
     memset(net->params, 0, (size_t)offset * sizeof(float));
+    net->weights_version = 1;
     *out = net;
     return MLP_OK;
 }
@@ -107,6 +108,7 @@ MLP_API int32_t mlp_network_init(mlp_network *net, uint64_t seed)
             w[i] = (float)(normal ? stddev * mlp_rng_normal(&rng) : limit * (2.0 * mlp_rng_uniform(&rng) - 1.0));
         memset(net->params + net->bias_offset[l], 0, (size_t)fan_out * sizeof(float));
     }
+    net->weights_version++;
     return mlp_network_repack_scoring(net);
 }
 
@@ -149,6 +151,7 @@ MLP_API int32_t mlp_network_set_layer(mlp_network *net, int32_t layer, const flo
         MLP_CHECK(isfinite(biases[i]), "bias %lld of layer %d is not finite", (long long)i, (int)layer);
     memcpy(net->params + net->weight_offset[layer], weights, (size_t)weight_count * sizeof(float));
     memcpy(net->params + net->bias_offset[layer], biases, (size_t)bias_count * sizeof(float));
+    net->weights_version++;
     return mlp_network_repack_scoring(net);
 }
 

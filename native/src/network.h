@@ -24,6 +24,9 @@ struct mlp_network {
      * weights (NULL for the others), repacked whenever the weights are set */
     int32_t scoring_precision;
     uint32_t *scoring_bf16[MLP_MAX_LAYERS];
+    /* Counts the changes of the dense layers' weights (init, set_layer, a trainer's update): a trainer's bfloat16
+     * copies of them are current while it holds the count of its own last update. */
+    uint64_t weights_version;
 };
 
 /* Whether layer l scores through its bfloat16 copy. */

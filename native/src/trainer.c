@@ -30,6 +30,7 @@ static void trainer_free(mlp_trainer *t)
     free(t->sparse_grad);
     free(t->row_decay_log);
     free(t->row_losses);
+    for (int32_t l = 0; l < MLP_MAX_LAYERS; ++l) mlp_free(t->w_bf16[l]);
     free(t);
 }
 
@@ -146,6 +147,14 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
             for (int64_t j = 0; j < in; ++j) t->in_scale[j] = 1.0f, t->in_scale_m1[j] = 0.0f, t->in_scale_m2[j] = 0.0f;
             memcpy(t->w1_raw, net->params + net->weight_offset[0], (size_t)w1 * sizeof(float));
         }
+    }
+    for (int32_t l = 0; ok && l < net->num_layers; ++l) { /* bf16 copies of the weights the forward multiplies by */
+        const int64_t fan_in = net->sizes[l], fan_out = net->sizes[l + 1];
+        if ((l == 0 && sparse) || !mlp_trainer_gemm_in_bf16(config, fan_out, fan_in))
+            continue;
+        const int64_t words = mlp_gemm_bf16_workspace_floats(0, fan_out, fan_in);
+        ok = (t->w_bf16[l] = (uint32_t *)mlp_alloc_floats(words)) != NULL;
+        if (ok) memset(t->w_bf16[l], 0, (size_t)words * sizeof(uint32_t)); /* the last panel's padding stays 0 */
     }
     for (int32_t l = 0; l < MLP_MAX_LAYERS; ++l) t->weight_rate[l] = 1.0f, t->bias_rate[l] = 1.0f;
     if (!ok) {
@@ -302,6 +311,12 @@ static int reads_rows_by_index(const mlp_trainer *t, const mlp_batch_data *d, in
     return mlp_gemm_takes_row_indices(kern, &forward) && (!train || mlp_gemm_takes_row_indices(kern, &weight_gradient));
 }
 
+void mlp_trainer_weights_updated(mlp_trainer *t)
+{
+    /* a new version for the network, so that a copy another trainer of it holds is stale */
+    t->w_bf16_version = ++t->net->weights_version;
+}
+
 /* The step size of the next update: the learning rate, with Adam's bias correction for the step count. */
 static float next_step_size(const mlp_trainer *t)
 {
@@ -361,6 +376,7 @@ static int32_t run_pass(mlp_trainer *t, const mlp_batch_data *d, int64_t first, 
             return i == 0 ? st.status[i] : mlp_fail(st.status[i], "the loss failed on a worker thread");
     if (train && update && isfinite(st.sums.loss)) {
         t->step_count++;
+        mlp_trainer_weights_updated(t);
         if (d->csr) { /* the touched rows are up to date, the others owe this step's decay too */
             t->decay_log += st.decay_step_log;
             for (int64_t s = 0; s < t->batch.slots; ++s) t->row_decay_log[t->batch.slot_column[s]] = t->decay_log;
@@ -431,6 +447,7 @@ static void apply_update(mlp_trainer *t)
     const double decay_step_log = mlp_log1p(-(double)t->config.learning_rate * t->weight_rate[0] * t->config.weight_decay);
     mlp_parallel((double)np < 2e5 ? 1 : t->threads, mlp_update_task_run, &u);
     t->step_count++;
+    mlp_trainer_weights_updated(t);
     if (t->config.sparse_input) { /* as run_pass: the updated rows are up to date, the others owe this step's decay */
         t->decay_log += decay_step_log;
         for (int64_t s = 0; s < t->batch.slots; ++s) t->row_decay_log[t->batch.slot_column[s]] = t->decay_log;

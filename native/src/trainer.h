@@ -39,7 +39,28 @@ struct mlp_trainer {
     int64_t sparse_grad_rows;
     double decay_log;
     double *row_decay_log;
+    /* precision bfloat16: the forward GEMM's packed bf16 copy of layer l's weights (NULL where that GEMM is not a
+     * bf16 one), refreshed by the optimizer update as it goes (mlp_bf16_pack_b_pairs), so that the forward does not
+     * pack them; current while net->weights_version == w_bf16_version */
+    uint32_t *w_bf16[MLP_MAX_LAYERS];
+    uint64_t w_bf16_version;
 };
+
+/* Whether a training GEMM with these N and K runs in bfloat16: every one in bfloat16 precision except the thin shapes
+ * (N or K of at most 16: the output layer, its input gradient), whose few flops the float32 thin paths serve faster. */
+static inline int mlp_trainer_gemm_in_bf16(const mlp_train_config *c, int64_t n, int64_t k)
+{
+    return c->precision == MLP_PRECISION_BFLOAT16 && n > 16 && k > 16;
+}
+
+/* Whether the trainer keeps a bfloat16 copy of layer l's weights, and the copy if it is current (else NULL). */
+static inline const uint32_t *mlp_trainer_current_bf16(const mlp_trainer *t, int32_t l)
+{
+    return t->w_bf16[l] && t->w_bf16_version == t->net->weights_version ? t->w_bf16[l] : NULL;
+}
+
+/* After an update of all dense weights (the copies refreshed with it): the new weights' version. */
+void mlp_trainer_weights_updated(mlp_trainer *t);
 
 /* The gradient at parameter offset o (not the first layer's weights in sparse_input mode). */
 static inline float *mlp_grad(const mlp_trainer *t, int64_t o) { return t->grads + (o - t->grads_shift); }

@@ -8,11 +8,9 @@
 #include "gemm_bf16.h"
 #include "trainer.h"
 
-/* A training GEMM shared by the team: in bfloat16 precision on the bf16 kernels, except the thin shapes (N or K of
- * at most 16: the output layer, its input gradient), whose few flops the float32 thin paths serve faster. */
 static int in_bf16(const mlp_trainer *t, const mlp_gemm_problem *g)
 {
-    return t->config.precision == MLP_PRECISION_BFLOAT16 && g->n > 16 && g->k > 16;
+    return mlp_trainer_gemm_in_bf16(&t->config, g->n, g->k);
 }
 
 static void gemm_team(const mlp_trainer *t, const mlp_kernels *kern, const mlp_gemm_problem *g, float *ws, int thread, int team)
@@ -89,7 +87,11 @@ static void forward_team(const mlp_pass *ps, int thread, int team)
                                         net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
                                         net->params + net->bias_offset[l], mlp_layer_activation(net, l),
                                         l == 0 ? ps->input_rows : NULL};
-            gemm_team(t, kern, &g, t->gemm_ws, thread, team);
+            const uint32_t *packed = mlp_trainer_current_bf16(t, l);
+            if (packed)
+                mlp_gemm_bf16_team_packed_b(kern, &g, packed, t->gemm_ws, thread, team);
+            else
+                gemm_team(t, kern, &g, t->gemm_ws, thread, team);
         }
         if (ps->train && t->config.dropout_rate > 0.0f && l < net->num_layers - 1) {
             const mlp_dropout drop = step_dropout(t);
@@ -207,14 +209,18 @@ static void update_input_scaled_row(mlp_trainer *t, int64_t j, const float *p, f
 }
 
 /* The first layer's weights by rows: all of them (dense input, with the input scale) or the batch's columns only
- * (sparse input: lazy, the row gradients in sparse_grad); threads take rows. */
+ * (sparse input: lazy, the row gradients in sparse_grad); threads take rows, in pairs where a bf16 copy of the
+ * weights is refreshed with them. */
 static void update_first_layer_rows(mlp_trainer *t, float step_size, int thread, int team)
 {
     const mlp_network *net = t->net;
-    const int64_t h = net->sizes[1], o = net->weight_offset[0];
+    const int64_t in = net->sizes[0], h = net->sizes[1], o = net->weight_offset[0];
     const int sparse = t->config.sparse_input;
+    const int64_t count = sparse ? t->batch.slots : in, unit = t->w_bf16[0] ? 2 : 1;
     int64_t lo, hi;
-    mlp_share(sparse ? t->batch.slots : net->sizes[0], 1, thread, team, &lo, &hi);
+    mlp_share((count + unit - 1) / unit, 1, thread, team, &lo, &hi);
+    lo *= unit;
+    hi = hi * unit < count ? hi * unit : count;
     for (int64_t i = lo; i < hi; ++i) {
         const int64_t j = sparse ? t->batch.slot_column[i] : i;
         const float *p = sparse ? t->sparse_grad + i * h : mlp_grad(t, o + j * h);
@@ -223,6 +229,24 @@ static void update_first_layer_rows(mlp_trainer *t, float step_size, int thread,
         else
             optimizer_step(t, h, net->params + o + j * h, p, t->moment1 ? t->moment1 + o + j * h : NULL,
                            t->moment2 ? t->moment2 + o + j * h : NULL, step_size, t->weight_rate[0], 1);
+        if (t->w_bf16[0] && (i % 2 == 1 || i == in - 1)) /* this pair of rows is final */
+            mlp_bf16_pack_b_pairs(net->params + o, h, h, in, i / 2, i / 2 + 1, t->w_bf16[0]);
+    }
+}
+
+/* A dense layer's weights with a bf16 copy: threads take pairs of rows, each updated and then packed while in
+ * cache (the same element-wise update as by element ranges). */
+static void update_packed_weights(mlp_trainer *t, int32_t l, float step_size, int thread, int team)
+{
+    const mlp_network *net = t->net;
+    const int64_t in = net->sizes[l], out = net->sizes[l + 1], o = net->weight_offset[l];
+    int64_t lo, hi;
+    mlp_share((in + 1) / 2, 1, thread, team, &lo, &hi);
+    for (int64_t q = lo; q < hi; ++q) {
+        const int64_t first = o + 2 * q * out, n = (2 * q + 1 < in ? 2 : 1) * out;
+        optimizer_step(t, n, net->params + first, mlp_grad(t, first), t->moment1 ? t->moment1 + first : NULL,
+                       t->moment2 ? t->moment2 + first : NULL, step_size, t->weight_rate[l], 1);
+        mlp_bf16_pack_b_pairs(net->params + o, out, out, in, q, q + 1, t->w_bf16[l]);
     }
 }
 
@@ -237,6 +261,10 @@ static void update_team(mlp_trainer *t, float step_size, int thread, int team)
         for (int part = 0; part < 2; ++part) {
             if (l == 0 && part == 0 && (t->config.input_scale || t->config.sparse_input)) {
                 update_first_layer_rows(t, step_size, thread, team);
+                continue;
+            }
+            if (part == 0 && t->w_bf16[l]) {
+                update_packed_weights(t, l, step_size, thread, team);
                 continue;
             }
             int64_t lo, hi;
