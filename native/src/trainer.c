@@ -295,6 +295,12 @@ static int32_t check_batch_data(const mlp_trainer *t, const mlp_batch_data *d, i
     return check_labels(t, d, rows);
 }
 
+/* The bfloat16 GEMM reads rows by index at any shape; the float32 one on some paths. */
+static int takes_row_indices(const mlp_trainer *t, const mlp_kernels *kern, const mlp_gemm_problem *g)
+{
+    return mlp_trainer_gemm_in_bf16(&t->config, g->n, g->k) || mlp_gemm_takes_row_indices(kern, g);
+}
+
 /* Whether the first layer's GEMMs (forward, and the weight gradient when training) can read the batch's rows of x
  * by index, so that they need not be gathered first (the kernel sets and shapes where those GEMMs read A in place
  * or pack it anyway). */
@@ -308,7 +314,7 @@ static int reads_rows_by_index(const mlp_trainer *t, const mlp_batch_data *d, in
                                       NULL, MLP_ACT_IDENTITY, idx};
     const mlp_gemm_problem weight_gradient = {1, 0, in, out, rows, 1.0f, d->x, d->ldx, t->delta[0], out, 0.0f, t->grads,
                                               out, NULL, MLP_ACT_IDENTITY, idx};
-    return mlp_gemm_takes_row_indices(kern, &forward) && (!train || mlp_gemm_takes_row_indices(kern, &weight_gradient));
+    return takes_row_indices(t, kern, &forward) && (!train || takes_row_indices(t, kern, &weight_gradient));
 }
 
 void mlp_trainer_weights_updated(mlp_trainer *t)

@@ -120,6 +120,93 @@ static void test_training(void)
           sqrt(diff / norm));
 }
 
+/* The optimizer's bf16 copy of the weights and the forward's tile-by-tile conversion of rows by index: training
+ * with the copy equals training that repacks every weight each step (set_layer makes the copy stale), rows by
+ * index equal the same rows gathered, and a copy made stale by set_layer with other weights is not used. */
+enum { WC_ROWS = 300, WC_IN = 97, WC_BATCH = 100, WC_LAYERS = 3 };
+static const int32_t wc_sizes[] = {WC_IN, 80, 40, 10};
+
+static mlp_trainer *wc_trainer(mlp_network **net, int input_scale, int threads)
+{
+    CHECK_OK(mlp_network_create(WC_LAYERS, wc_sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, net));
+    CHECK_OK(mlp_network_init(*net, 9));
+    mlp_train_config c = test_train_config(MLP_OPT_ADAM, 2e-3f, WC_BATCH, threads);
+    c.precision = MLP_PRECISION_BFLOAT16;
+    c.input_scale = input_scale;
+    c.input_scale_rate = 1e-2f;
+    c.dropout_rate = 0.1f;
+    mlp_trainer *t;
+    CHECK_OK(mlp_trainer_create(*net, &c, &t));
+    return t;
+}
+
+/* mode 0: rows by index; 1: the same, every layer set again before each step; 2: the rows gathered first */
+static void wc_train(int mode, int input_scale, int threads, const float *x, const int32_t *labels, float *params)
+{
+    static float gathered[WC_BATCH * WC_IN], layer[WC_IN * 80 + 80];
+    static int32_t order[WC_ROWS], gathered_labels[WC_BATCH];
+    for (int i = 0; i < WC_ROWS; ++i) order[i] = (int32_t)((i * 7 + 3) % WC_ROWS);
+    mlp_network *net;
+    mlp_trainer *t = wc_trainer(&net, input_scale, threads);
+    for (int step = 0; step < 12; ++step) {
+        const int32_t *idx = order + (step % 3) * WC_BATCH;
+        double loss;
+        if (mode == 1)
+            for (int l = 0; l < WC_LAYERS; ++l) {
+                const int64_t w = (int64_t)wc_sizes[l] * wc_sizes[l + 1];
+                CHECK_OK(mlp_network_get_layer(net, l, layer, w, layer + w, wc_sizes[l + 1]));
+                CHECK_OK(mlp_network_set_layer(net, l, layer, w, layer + w, wc_sizes[l + 1]));
+            }
+        if (mode == 2) {
+            for (int r = 0; r < WC_BATCH; ++r) {
+                memcpy(gathered + r * WC_IN, x + (int64_t)idx[r] * WC_IN, sizeof(float) * WC_IN);
+                gathered_labels[r] = labels[idx[r]];
+            }
+            CHECK_OK(mlp_trainer_step(t, gathered, WC_IN, WC_BATCH, NULL, WC_BATCH, gathered_labels, NULL, NULL, 1, &loss));
+        } else {
+            CHECK_OK(mlp_trainer_step(t, x, WC_IN, WC_ROWS, idx, WC_BATCH, labels, NULL, NULL, 1, &loss));
+        }
+    }
+    test_get_params(net, WC_LAYERS, wc_sizes, params);
+    mlp_trainer_destroy(t);
+    mlp_network_destroy(net);
+}
+
+static void test_weight_copy(void)
+{
+    enum { P = WC_IN * 80 + 80 + 80 * 40 + 40 + 40 * 10 + 10 };
+    static float x[WC_ROWS * WC_IN], base[P], other[P];
+    static int32_t labels[WC_ROWS];
+    uint64_t seed = 17;
+    for (int i = 0; i < WC_ROWS * WC_IN; ++i) x[i] = test_uniform(&seed);
+    for (int i = 0; i < WC_ROWS; ++i) labels[i] = (int32_t)((x[i * WC_IN] > 0) + 2 * (x[i * WC_IN + 5] > 0)) % 10;
+    for (int scale = 0; scale < 2; ++scale)
+        for (int threads = 1; threads <= 2; ++threads) {
+            wc_train(0, scale, threads, x, labels, base);
+            wc_train(1, scale, threads, x, labels, other);
+            CHECK(memcmp(base, other, sizeof base) == 0,
+                  "input scale %d, %d threads: the kept bf16 copy trains differently from repacking each step", scale, threads);
+            wc_train(2, scale, threads, x, labels, other);
+            CHECK(memcmp(base, other, sizeof base) == 0,
+                  "input scale %d, %d threads: rows by index train differently from the same rows gathered", scale, threads);
+        }
+
+    /* a trained trainer whose network gets other weights evaluates them, not its copy */
+    mlp_network *net, *fresh;
+    mlp_trainer *t = wc_trainer(&net, 0, 2), *ft = wc_trainer(&fresh, 0, 2);
+    double loss;
+    for (int step = 0; step < 3; ++step)
+        CHECK_OK(mlp_trainer_step(t, x, WC_IN, WC_ROWS, NULL, WC_BATCH, labels, NULL, NULL, 1, &loss));
+    test_get_params(fresh, WC_LAYERS, wc_sizes, other);
+    test_set_params(net, WC_LAYERS, wc_sizes, other);
+    double l1, m1, w1, l2, m2, w2;
+    CHECK_OK(mlp_trainer_evaluate(t, x, WC_IN, WC_ROWS, NULL, WC_ROWS, labels, NULL, NULL, &l1, &m1, &w1));
+    CHECK_OK(mlp_trainer_evaluate(ft, x, WC_IN, WC_ROWS, NULL, WC_ROWS, labels, NULL, NULL, &l2, &m2, &w2));
+    CHECK(l1 == l2, "after set_layer the trainer evaluated loss %.17g, a fresh one %.17g (a stale bf16 copy?)", l1, l2);
+    mlp_trainer_destroy(t), mlp_trainer_destroy(ft);
+    mlp_network_destroy(net), mlp_network_destroy(fresh);
+}
+
 /* Scoring through the bfloat16 copies: a row alone = in a batch = on 2 threads (bit for bit), close to float32 but
  * not float32, refreshed by set_layer, dropped by a trainer. */
 static void test_scoring(void)
@@ -219,6 +306,7 @@ int main(void)
     CHECK(mlp_sgemm_bf16(2, 0, 1, 1, 1, 1.0f, &x, 1, &x, 1, 0.0f, &y, 1) == MLP_ERR_INVALID_ARGUMENT, "trans_a 2");
     CHECK(mlp_sgemm_bf16(0, 0, 1, 1, 1, 1.0f, NULL, 1, &x, 1, 0.0f, &y, 1) == MLP_ERR_INVALID_ARGUMENT, "NULL A");
     test_training();
+    test_weight_copy();
     test_scoring();
     return test_report("test_bf16");
 }
