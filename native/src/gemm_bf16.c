@@ -24,6 +24,10 @@ static const float *a_stored(const mlp_gemm_problem *g, int64_t r)
     return g->a + (g->a_rows ? (int64_t)g->a_rows[r] : r) * g->lda;
 }
 
+/* Pairs are packed PAIR_BLOCK columns (4 panels) at a time, all K pairs of those panels before the next ones: the
+ * writes then go to 4 sequential streams. (All panels per K pair wrote lines a panel apart, often 4 KiB: one L1 set.) */
+#define PAIR_BLOCK (4 * MLP_BF16_PANEL)
+
 /* Panels [p0, p1) of op(A) = Aᵀ (rows 16 p0 .. 16 p1 of op(A)), pairs along K. */
 static void pack_a_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int64_t q_count, uint32_t *pa)
 {
@@ -31,10 +35,12 @@ static void pack_a_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int
     const int64_t r1 = p1 * MLP_BF16_PANEL < g->m ? p1 * MLP_BF16_PANEL : g->m;
     if (r1 < p1 * MLP_BF16_PANEL) /* a partial last panel: its missing rows stay 0 */
         memset(pa + (p1 - 1) * panel_words, 0, (size_t)panel_words * sizeof *pa);
-    for (int64_t q = 0; q < q_count; ++q) { /* op(A)(r, p) = stored row p, column r */
-        const float *rows[2] = {a_stored(g, 2 * q) + r0, 2 * q + 1 < g->k ? a_stored(g, 2 * q + 1) + r0 : NULL};
-        mlp_bf16_pack_pairs_avx512(rows, r1 - r0, pa + p0 * panel_words + q * MLP_BF16_PANEL, panel_words);
-    }
+    for (int64_t c = r0; c < r1; c += PAIR_BLOCK) /* op(A)(r, p) = stored row p, column r */
+        for (int64_t q = 0; q < q_count; ++q) {
+            const float *rows[2] = {a_stored(g, 2 * q) + c, 2 * q + 1 < g->k ? a_stored(g, 2 * q + 1) + c : NULL};
+            mlp_bf16_pack_pairs_avx512(rows, r1 - c < PAIR_BLOCK ? r1 - c : PAIR_BLOCK,
+                                       pa + (c / MLP_BF16_PANEL) * panel_words + q * MLP_BF16_PANEL, panel_words);
+        }
 }
 
 /* Rows [r0, r1) of op(A) = A as stored, each converted into its own row of pairs (the thread that multiplies them). */
@@ -63,10 +69,12 @@ static void pack_b_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int
     }
     if (c1 < p1 * MLP_BF16_PANEL)
         memset(pb + (p1 - 1) * panel_words, 0, (size_t)panel_words * sizeof *pb);
-    for (int64_t q = 0; q < q_count; ++q) {
-        const float *rows[2] = {g->b + 2 * q * g->ldb + c0, 2 * q + 1 < g->k ? g->b + (2 * q + 1) * g->ldb + c0 : NULL};
-        mlp_bf16_pack_pairs_avx512(rows, c1 - c0, pb + p0 * panel_words + q * MLP_BF16_PANEL, panel_words);
-    }
+    for (int64_t c = c0; c < c1; c += PAIR_BLOCK)
+        for (int64_t q = 0; q < q_count; ++q) {
+            const float *rows[2] = {g->b + 2 * q * g->ldb + c, 2 * q + 1 < g->k ? g->b + (2 * q + 1) * g->ldb + c : NULL};
+            mlp_bf16_pack_pairs_avx512(rows, c1 - c < PAIR_BLOCK ? c1 - c : PAIR_BLOCK,
+                                       pb + (c / MLP_BF16_PANEL) * panel_words + q * MLP_BF16_PANEL, panel_words);
+        }
 }
 
 enum { TILE_ROWS = 8, TILE_COLS = 48 };
