@@ -79,6 +79,9 @@ typedef struct mlp_kernels {
     void (*gemm_micro_wide_columns)(int64_t k, const float *const *a_columns, int64_t a_offset, const float *b,
                                     int64_t panel_stride, int64_t row_stride, float *c, int64_t ldc, float alpha,
                                     float beta, int64_t mr);
+    /* out[j] = e^x[j] for x[j] <= 0 (a softmax's shifted logits; NaN for NaN and for x > 0), exactly mlp_exp's
+     * bits in every set (in vector lanes where the set has them). */
+    void (*exp_nonpositive)(int64_t n, const double *x, double *out);
 } mlp_kernels;
 
 #define MLP_WIDE_PANELS 4

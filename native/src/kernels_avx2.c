@@ -493,6 +493,57 @@ void mlp_adam_update_avx2(int64_t n, float *w, const float *g, float *m, float *
     }
 }
 
+/* mlp_exp (portable_math.h) of four x <= 0 at once, with its bits: the same IEEE operations in the same order
+ * (separate multiplies and adds: the library builds with -ffp-contract=off), without its branches: inputs outside
+ * [-745.13, 0] are computed as 0 and their result replaced (0 below, NaN for NaN and for x > 0, outside the
+ * contract), floor(y) for |y| < 2^31 is the truncation less 1 where that exceeds y, and both of mlp_exp's final
+ * scalings are computed and one chosen. */
+static inline __attribute__((always_inline)) __m256d exp_nonpositive4(__m256d x)
+{
+    const __m256d lowest = _mm256_set1_pd(-745.1332191019412), zero = _mm256_setzero_pd();
+    const __m256d in_range = _mm256_and_pd(_mm256_cmp_pd(x, lowest, _CMP_GE_OQ), _mm256_cmp_pd(x, zero, _CMP_LE_OQ));
+    const __m256d xs = _mm256_and_pd(in_range, x);
+    const __m256d y = _mm256_add_pd(_mm256_mul_pd(xs, _mm256_set1_pd(1.4426950408889634)), _mm256_set1_pd(0.5));
+    const __m256d t = _mm256_cvtepi32_pd(_mm256_cvttpd_epi32(y));
+    const __m256d kd = _mm256_sub_pd(t, _mm256_and_pd(_mm256_cmp_pd(t, y, _CMP_GT_OQ), _mm256_set1_pd(1.0)));
+    const __m128i k = _mm256_cvttpd_epi32(kd);
+    const __m256d r = _mm256_sub_pd(_mm256_sub_pd(xs, _mm256_mul_pd(kd, _mm256_set1_pd(6.93147180369123816490e-01))),
+                                    _mm256_mul_pd(kd, _mm256_set1_pd(1.90821492927058770002e-10)));
+    static const double inverse_factorials[] = {1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+                                                1.0 / 40320.0,     1.0 / 5040.0,     1.0 / 720.0,     1.0 / 120.0,
+                                                1.0 / 24.0,        1.0 / 6.0,        0.5};
+    __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
+    for (int i = 0; i < 11; ++i) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(inverse_factorials[i]));
+    const __m256d er = _mm256_add_pd(_mm256_set1_pd(1.0), _mm256_add_pd(r, _mm256_mul_pd(_mm256_mul_pd(r, r), p)));
+    const __m128i normal_k = _mm_max_epi32(k, _mm_set1_epi32(-1021));
+    const __m256d normal_scale = _mm256_castsi256_pd(
+        _mm256_slli_epi64(_mm256_cvtepu32_epi64(_mm_add_epi32(normal_k, _mm_set1_epi32(1023))), 52));
+    const __m256d subnormal_scale = _mm256_castsi256_pd(
+        _mm256_slli_epi64(_mm256_cvtepu32_epi64(_mm_add_epi32(k, _mm_set1_epi32(54 + 1023))), 52));
+    const __m256d normal = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_cmpgt_epi32(k, _mm_set1_epi32(-1022))));
+    const __m256d e = _mm256_blendv_pd(_mm256_mul_pd(_mm256_mul_pd(er, subnormal_scale), _mm256_set1_pd(5.5511151231257827e-17)),
+                                       _mm256_mul_pd(er, normal_scale), normal);
+    const __m256d outside = _mm256_blendv_pd(_mm256_set1_pd(NAN), zero, _mm256_cmp_pd(x, lowest, _CMP_LT_OQ));
+    return _mm256_blendv_pd(outside, e, in_range);
+}
+
+static void exp_nonpositive_avx2(int64_t n, const double *x, double *out)
+{
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) { /* two independent chains in flight */
+        const __m256d e0 = exp_nonpositive4(_mm256_loadu_pd(x + j)), e1 = exp_nonpositive4(_mm256_loadu_pd(x + j + 4));
+        _mm256_storeu_pd(out + j, e0);
+        _mm256_storeu_pd(out + j + 4, e1);
+    }
+    for (; j + 4 <= n; j += 4) _mm256_storeu_pd(out + j, exp_nonpositive4(_mm256_loadu_pd(x + j)));
+    if (j < n) {
+        double in[4] = {0.0, 0.0, 0.0, 0.0}, res[4];
+        for (int64_t i = j; i < n; ++i) in[i - j] = x[i];
+        _mm256_storeu_pd(res, exp_nonpositive4(_mm256_loadu_pd(in)));
+        for (int64_t i = j; i < n; ++i) out[i] = res[i - j];
+    }
+}
+
 const mlp_kernels mlp_kernels_avx2 = {
     "avx2",
     gemm_micro_avx2,
@@ -512,4 +563,5 @@ const mlp_kernels mlp_kernels_avx2 = {
     mlp_adam_update_avx2,
     NULL, /* no wide tiles */
     NULL,
+    exp_nonpositive_avx2,
 };

@@ -209,6 +209,11 @@ static void adam_update_generic(int64_t n, float *restrict w, const float *restr
     }
 }
 
+static void exp_nonpositive_generic(int64_t n, const double *x, double *out)
+{
+    for (int64_t j = 0; j < n; ++j) out[j] = x[j] > 0.0 ? NAN : mlp_exp(x[j]); /* (x > 0: outside the contract) */
+}
+
 const mlp_kernels mlp_kernels_generic = {
     "generic",
     gemm_micro_generic,
@@ -228,4 +233,5 @@ const mlp_kernels mlp_kernels_generic = {
     adam_update_generic,
     NULL, /* no wide tiles */
     NULL,
+    exp_nonpositive_generic,
 };

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "errors.h"
+#include "kernels.h"
 #include "mlnetmlp.h"
 #include "portable_math.h"
 
@@ -25,21 +26,48 @@ int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols)
     }
 }
 
-/* Cross-entropy against the smoothed target q = (1 - eps) onehot + eps / K:
- * log(sum(exp(z))) - sum_j q_j z_j with max-shift; grad = (softmax - q) * scale. */
-static float softmax_cross_entropy(int64_t cols, const float *z, int32_t label, float eps, float scale, float *grad,
-                                   int *correct)
+/* The exps of a softmax are computed for many rows at once: one row's chain (max, exps, sum, log) is latency-bound,
+ * while the exps of a whole chunk of rows fill the vector lanes. EXP_CHUNK doubles of logits per chunk; a row wider
+ * than that has its exps computed alone, EXP_CHUNK at a time. */
+#define EXP_CHUNK 1024
+
+static float row_max(int64_t cols, const float *z, int64_t *argmax)
 {
     float zmax = z[0];
-    int64_t argmax = 0;
+    *argmax = 0;
     for (int64_t j = 1; j < cols; ++j)
-        if (z[j] > zmax) { zmax = z[j]; argmax = j; }
+        if (z[j] > zmax) { zmax = z[j]; *argmax = j; }
+    return zmax;
+}
+
+/* e[j] = exp(z[j] - zmax) for j < n (n <= EXP_CHUNK): mlp_expf's value, in double. */
+static void shifted_exps(const mlp_kernels *kern, int64_t n, const float *z, float zmax, double *e)
+{
+    double shifted[EXP_CHUNK];
+    for (int64_t j = 0; j < n; ++j) shifted[j] = (double)(z[j] - zmax);
+    kern->exp_nonpositive(n, shifted, e);
+}
+
+/* Cross-entropy against the smoothed target q = (1 - eps) onehot + eps / K:
+ * log(sum(exp(z))) - sum_j q_j z_j with max-shift; grad = (softmax - q) * scale. exps: the row's exp(z - max)
+ * (NULL: computed here). */
+static float softmax_cross_entropy(int64_t cols, const float *z, const double *exps, int32_t label, float eps,
+                                   float scale, float *grad, int *correct)
+{
+    int64_t argmax;
+    const float zmax = row_max(cols, z, &argmax);
     /* one float exp per logit (kept in grad until the sum is known), summed in double */
     double sum = 0.0;
-    for (int64_t j = 0; j < cols; ++j) {
-        const float e = mlp_expf(z[j] - zmax);
-        if (grad) grad[j] = e;
-        sum += e;
+    for (int64_t j0 = 0; j0 < cols; j0 += EXP_CHUNK) {
+        const int64_t n = cols - j0 < EXP_CHUNK ? cols - j0 : EXP_CHUNK;
+        double own[EXP_CHUNK];
+        const double *e = exps ? exps + j0 : own;
+        if (!exps) shifted_exps(mlp_kernels_get(), n, z + j0, zmax, own);
+        for (int64_t j = 0; j < n; ++j) {
+            const float ef = (float)e[j];
+            if (grad) grad[j0 + j] = ef;
+            sum += ef;
+        }
     }
     *correct = argmax == label;
     const double off = (double)eps / (double)cols, on = 1.0 - (double)eps + off;
@@ -83,7 +111,7 @@ int32_t mlp_loss_check_label(int32_t label, int64_t example, int64_t classes)
 }
 
 /* Row r: its gradient (when wanted) and *out = its weighted loss, metric and weight. */
-static int32_t row_loss(const mlp_loss_batch *b, int64_t r, mlp_loss_sums *out)
+static int32_t row_loss(const mlp_loss_batch *b, int64_t r, const double *exps, mlp_loss_sums *out)
 {
     const int64_t ex = b->row_index ? b->row_index[r] : r;
     const float w = b->weights ? b->weights[ex] : 1.0f;
@@ -98,7 +126,7 @@ static int32_t row_loss(const mlp_loss_batch *b, int64_t r, mlp_loss_sums *out)
         const int32_t label = b->labels[ex], status = mlp_loss_check_label(label, ex, b->cols);
         if (status != MLP_OK)
             return status;
-        loss = softmax_cross_entropy(b->cols, z, label, b->smoothing, scale, g, &correct);
+        loss = softmax_cross_entropy(b->cols, z, exps, label, b->smoothing, scale, g, &correct);
         metric = correct ? w : 0.0;
         break;
     }
@@ -146,26 +174,49 @@ void mlp_loss_total(const mlp_loss_sums *per_row, int64_t rows, mlp_loss_sums *s
     add_sums(sums, &batch);
 }
 
-int32_t mlp_loss_rows(const mlp_loss_batch *b, int64_t r0, int64_t r1, mlp_loss_sums *per_row)
+/* Rows [r0, r1): each row's sums into per_row[r] and/or added to *total in row order. Softmax rows narrower than
+ * EXP_CHUNK get their exps a chunk of rows at a time. */
+static int32_t loss_rows(const mlp_loss_batch *b, int64_t r0, int64_t r1, mlp_loss_sums *per_row, mlp_loss_sums *total)
 {
-    for (int64_t r = r0; r < r1; ++r) {
-        const int32_t status = row_loss(b, r, per_row + r);
-        if (status != MLP_OK)
-            return status;
+    const int chunked = b->loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY && b->cols <= EXP_CHUNK;
+    const int64_t chunk_rows = chunked ? EXP_CHUNK / b->cols : 1;
+    const mlp_kernels *kern = chunked ? mlp_kernels_get() : NULL;
+    double exps[EXP_CHUNK];
+    for (int64_t c0 = r0; c0 < r1; c0 += chunk_rows) {
+        const int64_t c1 = c0 + chunk_rows < r1 ? c0 + chunk_rows : r1;
+        if (chunked) {
+            double shifted[EXP_CHUNK];
+            for (int64_t r = c0; r < c1; ++r) {
+                const float *z = b->z + r * b->ldz;
+                int64_t argmax;
+                const float zmax = row_max(b->cols, z, &argmax);
+                for (int64_t j = 0; j < b->cols; ++j) shifted[(r - c0) * b->cols + j] = (double)(z[j] - zmax);
+            }
+            kern->exp_nonpositive((c1 - c0) * b->cols, shifted, exps);
+        }
+        for (int64_t r = c0; r < c1; ++r) {
+            mlp_loss_sums row;
+            const int32_t status = row_loss(b, r, chunked ? exps + (r - c0) * b->cols : NULL, &row);
+            if (status != MLP_OK)
+                return status;
+            if (per_row) per_row[r] = row;
+            if (total) add_sums(total, &row);
+        }
     }
     return MLP_OK;
+}
+
+int32_t mlp_loss_rows(const mlp_loss_batch *b, int64_t r0, int64_t r1, mlp_loss_sums *per_row)
+{
+    return loss_rows(b, r0, r1, per_row, NULL);
 }
 
 int32_t mlp_loss_run(const mlp_loss_batch *b, mlp_loss_sums *sums)
 {
     mlp_loss_sums batch = {0, 0, 0};
-    for (int64_t r = 0; r < b->rows; ++r) {
-        mlp_loss_sums row;
-        const int32_t status = row_loss(b, r, &row);
-        if (status != MLP_OK)
-            return status;
-        add_sums(&batch, &row);
-    }
+    const int32_t status = loss_rows(b, 0, b->rows, NULL, &batch);
+    if (status != MLP_OK)
+        return status;
     add_sums(sums, &batch);
     return MLP_OK;
 }

@@ -194,17 +194,38 @@ MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows,
     return MLP_OK;
 }
 
+#define SOFTMAX_BLOCK 16
+
+/* e[j] = exp(o[j] - zmax) for j < n <= SOFTMAX_BLOCK, in double. */
+static void exp_block(const mlp_kernels *kern, const float *o, float zmax, int64_t n, double *e)
+{
+    double shifted[SOFTMAX_BLOCK];
+    for (int64_t j = 0; j < n; ++j) shifted[j] = (double)(o[j] - zmax);
+    kern->exp_nonpositive(n, shifted, e);
+}
+
 void mlp_network_output_transform(const mlp_network *net, float *out, int64_t ldo, int64_t rows)
 {
+    const mlp_kernels *kern = mlp_kernels_get();
     const int64_t cols = net->sizes[net->num_layers];
     for (int64_t r = 0; r < rows; ++r) {
         float *o = out + r * ldo;
         if (net->loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY) {
             float zmax = o[0];
             for (int64_t j = 1; j < cols; ++j) zmax = o[j] > zmax ? o[j] : zmax;
-            double sum = 0.0;
-            for (int64_t j = 0; j < cols; ++j) sum += mlp_exp((double)(o[j] - zmax));
-            for (int64_t j = 0; j < cols; ++j) o[j] = (float)(mlp_exp((double)(o[j] - zmax)) / sum);
+            /* each exp once, a block at a time (mlp_exp's bits; the sum in order) */
+            double sum = 0.0, e[SOFTMAX_BLOCK];
+            for (int64_t j0 = 0; j0 < cols; j0 += SOFTMAX_BLOCK) {
+                const int64_t n = cols - j0 < SOFTMAX_BLOCK ? cols - j0 : SOFTMAX_BLOCK;
+                exp_block(kern, o + j0, zmax, n, e);
+                for (int64_t j = 0; j < n; ++j) sum += e[j];
+            }
+            for (int64_t j0 = 0; j0 < cols; j0 += SOFTMAX_BLOCK) {
+                const int64_t n = cols - j0 < SOFTMAX_BLOCK ? cols - j0 : SOFTMAX_BLOCK;
+                if (cols > SOFTMAX_BLOCK) /* (else e still holds them) */
+                    exp_block(kern, o + j0, zmax, n, e);
+                for (int64_t j = 0; j < n; ++j) o[j0 + j] = (float)(e[j] / sum);
+            }
         } else if (net->loss == MLP_LOSS_SIGMOID_LOG_LOSS) {
             o[0] = o[0] >= 0.0f ? 1.0f / (1.0f + mlp_expf(-o[0])) : mlp_expf(o[0]) / (1.0f + mlp_expf(o[0]));
         }

@@ -1,7 +1,9 @@
 /* The portable exp/log/log1p/cos(2 pi u)/tanh (native/src/portable_math.h) against the C library's double
  * functions: within 2 ulp of double everywhere sampled (log1p 6), the float results equal to the float rounding of the
  * library's double result (at most 1 float ulp apart, on a tiny share of the points), and the special values.
- * Also run under Wine (msvcrt) and qemu (aarch64 glibc) by scripts/check-windows.sh and check-arm64.sh. */
+ * Also run under Wine (msvcrt) and qemu (aarch64 glibc) by scripts/check-windows.sh and check-arm64.sh.
+ * The softmax loss and the softmax output, whose exps the kernel sets compute in vector lanes, must give the bits of
+ * a scalar reference built on mlp_exp (CTest runs this under every kernel set). */
 #include "test_util.h"
 
 #include <float.h>
@@ -51,6 +53,77 @@ static void report(const char *name, const stats *s, double limit)
            s->float_off);
     CHECK(s->worst <= limit, "%s: worst error %.2f ulp (limit %.0f)", name, s->worst, limit);
     CHECK(s->float_off * 10000 <= s->points, "%s: %d of %d float results differ", name, s->float_off, s->points);
+}
+
+/* Logits whose shifts from the row maximum cover mlp_exp's branches: 0, the float range, float underflow, double
+ * subnormal results, below exp's range, and ties. */
+static float tricky_logit(uint64_t *seed, int64_t j)
+{
+    static const float spreads[] = {0.0f, 1.0f, 30.0f, 95.0f, 110.0f, 720.0f, 744.5f, 760.0f, 2000.0f};
+    const double u = (double)(test_rng_next(seed) >> 11) * 0x1.0p-53;
+    return j % 7 == 3 ? 5.0f : (float)(5.0 - spreads[test_rng_next(seed) % 9] * u);
+}
+
+/* The scalar reference of softmax cross-entropy (no smoothing): loss and gradient, as loss.c computes them. */
+static double reference_softmax_loss(int64_t cols, const float *z, int32_t label, float scale, float *grad)
+{
+    float zmax = z[0];
+    for (int64_t j = 1; j < cols; ++j) zmax = z[j] > zmax ? z[j] : zmax;
+    double sum = 0.0;
+    for (int64_t j = 0; j < cols; ++j) {
+        grad[j] = mlp_expf(z[j] - zmax);
+        sum += grad[j];
+    }
+    const double inv = 1.0 / sum;
+    for (int64_t j = 0; j < cols; ++j) grad[j] = (float)((double)grad[j] * inv - (j == label ? 1.0 : 0.0)) * scale;
+    return (double)(float)(mlp_log(sum) - (double)(z[label] - zmax));
+}
+
+static void test_softmax_bits(uint64_t *seed)
+{
+    static const int64_t widths[] = {2, 3, 10, 37, 1500};
+    enum { ROWS = 41, MAX_COLS = 1500 };
+    static float z[ROWS * MAX_COLS], grad[ROWS * MAX_COLS], ref[ROWS * MAX_COLS], probs[ROWS * MAX_COLS];
+    static float eye[MAX_COLS * MAX_COLS], zeros[MAX_COLS];
+    int32_t labels[ROWS];
+    for (int w = 0; w < (int)(sizeof widths / sizeof widths[0]); ++w) {
+        const int64_t cols = widths[w];
+        for (int64_t i = 0; i < ROWS * cols; ++i) z[i] = tricky_logit(seed, i % cols);
+        for (int r = 0; r < ROWS; ++r) labels[r] = (int32_t)(test_rng_next(seed) % (uint64_t)cols);
+        double loss, ref_loss = 0.0;
+        CHECK_OK(mlp_loss_forward_backward(MLP_LOSS_SOFTMAX_CROSS_ENTROPY, ROWS, cols, z, cols, labels, NULL, NULL, grad,
+                                           cols, &loss));
+        for (int r = 0; r < ROWS; ++r)
+            ref_loss += reference_softmax_loss(cols, z + r * cols, labels[r], 1.0f / ROWS, ref + r * cols);
+        CHECK(memcmp(grad, ref, sizeof(float) * (size_t)(ROWS * cols)) == 0, "%lld classes: the softmax gradient differs "
+              "from the scalar reference", (long long)cols);
+        CHECK(loss == ref_loss / ROWS, "%lld classes: loss %.17g, reference %.17g", (long long)cols, loss, ref_loss / ROWS);
+
+        /* the network's softmax output: a linear layer of the identity passes the logits through exactly */
+        mlp_network *net;
+        const int32_t sizes[] = {(int32_t)cols, (int32_t)cols};
+        CHECK_OK(mlp_network_create(1, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        memset(eye, 0, sizeof(float) * (size_t)(cols * cols));
+        for (int64_t j = 0; j < cols; ++j) eye[j * cols + j] = 1.0f;
+        CHECK_OK(mlp_network_set_layer(net, 0, eye, cols * cols, zeros, cols));
+        int64_t ws_count;
+        CHECK_OK(mlp_network_workspace_size(net, ROWS, &ws_count));
+        float *ws = malloc(sizeof(float) * (size_t)ws_count);
+        CHECK_OK(mlp_network_predict(net, z, cols, ROWS, MLP_OUTPUT_PROBABILITY, probs, cols, ws, ws_count, 1));
+        int same = 1;
+        for (int r = 0; r < ROWS && same; ++r) {
+            const float *zr = z + r * cols;
+            float zmax = zr[0];
+            for (int64_t j = 1; j < cols; ++j) zmax = zr[j] > zmax ? zr[j] : zmax;
+            double sum = 0.0;
+            for (int64_t j = 0; j < cols; ++j) sum += mlp_exp((double)(zr[j] - zmax));
+            for (int64_t j = 0; j < cols && same; ++j)
+                same = probs[r * cols + j] == (float)(mlp_exp((double)(zr[j] - zmax)) / sum);
+        }
+        CHECK(same, "%lld classes: softmax probabilities differ from the scalar reference", (long long)cols);
+        free(ws);
+        mlp_network_destroy(net);
+    }
 }
 
 int main(void)
@@ -104,5 +177,6 @@ int main(void)
     CHECK(mlp_tanhf(0.0f) == 0.0f && mlp_tanhf(INFINITY) == 1.0f && mlp_tanhf(-INFINITY) == -1.0f, "tanh limits");
     CHECK(mlp_tanhf(1e-30f) == 1e-30f && isnan(mlp_tanhf(NAN)), "tanh(tiny), tanh(NaN)");
     CHECK(mlp_expf(88.8f) == INFINITY && mlp_expf(-104.0f) == 0.0f, "expf overflow and underflow");
+    test_softmax_bits(&seed);
     return test_report("test_portable_math");
 }
