@@ -1,6 +1,7 @@
 /* bench_train: native time of training epochs of an MLP on synthetic Fashion-MNIST-sized data
  * (60,000 x 784, 10 classes), the arithmetic of one epoch without any managed overhead.
- * usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] [--bf16] */
+ * usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] [--bf16] [--input-scale] [--selu]
+ * (--input-scale --selu --hidden 128,128,128: one member of the trainer's default ensemble) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +21,23 @@
 int main(int argc, char **argv)
 {
     int precision = MLP_PRECISION_FLOAT32, threads = 0, batch = 128, epochs = 3, rows = 60000, inputs = 784, classes = 10;
+    int input_scale = 0, activation = MLP_ACT_RELU;
     int32_t sizes[16] = {0};
     int hidden_count = 2;
     sizes[1] = 256, sizes[2] = 128;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bf16")) precision = MLP_PRECISION_BFLOAT16;
+        else if (!strcmp(argv[i], "--input-scale")) input_scale = 1;
+        else if (!strcmp(argv[i], "--selu")) activation = MLP_ACT_SELU;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--hidden") && i + 1 < argc) {
             hidden_count = 0;
             for (char *t = strtok(argv[++i], ","); t && hidden_count < 14; t = strtok(NULL, ",")) sizes[1 + hidden_count++] = atoi(t);
         } else {
-            fprintf(stderr, "usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] [--bf16]\n");
+            fprintf(stderr, "usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] [--bf16] "
+                            "[--input-scale] [--selu]\n");
             return 2;
         }
     }
@@ -45,7 +50,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < rows; ++i) y[i] = i % classes, order[i] = (int32_t)((i * 7919L) % rows);
 
     mlp_network *net;
-    CHECK_STATUS(mlp_network_create(hidden_count + 1, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+    CHECK_STATUS(mlp_network_create(hidden_count + 1, sizes, activation, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
     CHECK_STATUS(mlp_network_init(net, 1));
     mlp_train_config c;
     memset(&c, 0, sizeof c);
@@ -55,6 +60,8 @@ int main(int argc, char **argv)
     c.max_batch_rows = batch;
     c.num_threads = threads;
     c.precision = precision;
+    c.input_scale = input_scale;
+    c.input_scale_rate = 1e-3f;
     mlp_trainer *t;
     CHECK_STATUS(mlp_trainer_create(net, &c, &t));
 

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -115,12 +116,29 @@ namespace MlNetMlp.Training
                 network.Predict(new ReadOnlySpan<float>(Features, checked(Rows * Columns)), Rows, outputKind, outputs, workspace, threads);
                 return;
             }
-            var x = new float[(long)rows.Length * Columns];
-            for (int i = 0; i < rows.Length; i++)
-                Row(rows[i]).CopyTo(x.AsSpan(i * Columns, Columns));
-            var ws = new float[network.WorkspaceSize(rows.Length)];
-            network.Predict(x, rows.Length, outputKind, outputs, ws, threads);
+            // the selected rows gathered a chunk at a time into one pooled buffer (a copy of them all, per member and
+            // epoch, cost the validation more than its arithmetic); rows score the same alone as in any batch
+            int chunk = Math.Min(rows.Length, PredictChunkRows), outs = network.OutputCount;
+            float[] x = ArrayPool<float>.Shared.Rent(checked(chunk * Columns));
+            try
+            {
+                var ws = new float[network.WorkspaceSize(chunk)];
+                for (int c0 = 0; c0 < rows.Length; c0 += chunk)
+                {
+                    int n = Math.Min(chunk, rows.Length - c0);
+                    for (int i = 0; i < n; i++)
+                        Row(rows[c0 + i]).CopyTo(x.AsSpan(i * Columns, Columns));
+                    network.Predict(x, n, outputKind, outputs.AsSpan(checked(c0 * outs), n * outs), ws, threads);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(x);
+            }
         }
+
+        /// <summary>Rows <see cref="Predict"/> gathers at a time when given a selection.</summary>
+        internal const int PredictChunkRows = 1024;
 
         public override void Dispose()
         {
