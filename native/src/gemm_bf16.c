@@ -43,14 +43,26 @@ static void pack_a_panels(const mlp_gemm_problem *g, int64_t p0, int64_t p1, int
         }
 }
 
-/* Rows [r0, r1) of op(A) = A as stored, each converted into its own row of pairs (the thread that multiplies them). */
-static void convert_a_rows(const mlp_gemm_problem *g, int64_t r0, int64_t r1, int64_t q_count, uint32_t *pa)
+/* Rows [r0, r1) of op(A) = A as stored (r0 even), each converted into its own row of pairs (by the thread that
+ * multiplies them); with transposed, also packed as Aᵀ's panels for a later GEMM whose op(A) is this Aᵀ (K = m:
+ * pairs of these rows), while the rows are in cache. fetch_ahead: the rows by index two ahead are prefetched. */
+static void convert_a_rows(const mlp_gemm_problem *g, int64_t r0, int64_t r1, int64_t q_count, uint32_t *pa,
+                           uint32_t *transposed, int fetch_ahead)
 {
     for (int64_t r = r0; r < r1; ++r) {
-        if (g->a_rows && r + 2 < r1) /* rows by index come from anywhere in the data set: fetch two ahead */
+        if (fetch_ahead && g->a_rows && r + 2 < r1) /* rows by index come from anywhere in the data set */
             for (int64_t p = 0; p < g->k; p += 16) __builtin_prefetch(a_stored(g, r + 2) + p);
         mlp_bf16_row_pairs_avx512(a_stored(g, r), g->k, pa + r * q_count);
     }
+    if (!transposed)
+        return;
+    const int64_t t_words = (g->m + 1) / 2 * MLP_BF16_PANEL; /* Aᵀ's panel stride: its K is m */
+    for (int64_t c = 0; c < g->k; c += PAIR_BLOCK) /* (4 panels at a time, as pack_a_panels) */
+        for (int64_t r = r0; r < r1; r += 2) {
+            const float *rows[2] = {a_stored(g, r) + c, r + 1 < r1 ? a_stored(g, r + 1) + c : NULL};
+            mlp_bf16_pack_pairs_avx512(rows, g->k - c < PAIR_BLOCK ? g->k - c : PAIR_BLOCK,
+                                       transposed + (c / MLP_BF16_PANEL) * t_words + r / 2 * MLP_BF16_PANEL, t_words);
+        }
 }
 
 /* Panels [p0, p1) of op(B) (columns 16 p0 .. 16 p1 of op(B)), pairs along K. */
@@ -86,11 +98,11 @@ static int64_t tile_columns(int64_t left)
     return left == 64 ? 32 : left < TILE_COLS ? left : TILE_COLS;
 }
 
-/* The team GEMM; packed_b NULL: B is packed here too. A as stored is converted tile by tile by the thread that
- * multiplies it (no barrier for it), the next tile's rows by index fetched meanwhile by the tile kernel; Aᵀ is
- * packed by the team into 16-row panels. */
-static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, const uint32_t *packed_b, float *workspace,
-                      int thread, int team)
+/* The team GEMM (see mlp_bf16_operands). A as stored is converted tile by tile by the thread that multiplies it
+ * (no barrier for it), the next tile's rows by index fetched meanwhile by the tile kernel; Aᵀ is packed by the team
+ * into 16-row panels. */
+static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, const mlp_bf16_operands *ops,
+                      float *workspace, int thread, int team)
 {
     if (g->m == 0 || g->n == 0 || g->k == 0 || g->alpha == 0.0f) { /* nothing to multiply: the float32 driver scales */
         mlp_gemm_team(kernels, g, workspace, thread, team);
@@ -98,10 +110,13 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
     }
     const int64_t q_count = (g->k + 1) / 2, panel_words = q_count * MLP_BF16_PANEL;
     const int64_t a_panels = panels_of(g->m), b_panels = panels_of(g->n);
+    const uint32_t *packed_a = g->trans_a ? ops->packed_a : NULL, *packed_b = ops->packed_b;
+    uint32_t *transposed = g->trans_a ? NULL : ops->a_transposed;
     uint32_t *pa = (uint32_t *)workspace;
     const uint32_t *pb = packed_b ? packed_b : pa + a_panels * panel_words;
+    const uint32_t *panels_a = packed_a ? packed_a : pa;
     int64_t lo, hi;
-    if (g->trans_a) {
+    if (g->trans_a && !packed_a) {
         mlp_share(a_panels, 1, thread, team, &lo, &hi);
         if (hi > lo) pack_a_panels(g, lo, hi, q_count, pa);
     }
@@ -109,7 +124,7 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
         mlp_share(b_panels, 1, thread, team, &lo, &hi);
         if (hi > lo) pack_b_panels(g, lo, hi, q_count, pa + a_panels * panel_words);
     }
-    if (g->trans_a || !packed_b)
+    if ((g->trans_a && !packed_a) || !packed_b)
         mlp_barrier(team);
 
     const int64_t row_tiles = (g->m + TILE_ROWS - 1) / TILE_ROWS;
@@ -117,7 +132,7 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
     for (int64_t t = lo; t < hi; ++t) {
         const int64_t r0 = t * TILE_ROWS, mr = g->m - r0 < TILE_ROWS ? g->m - r0 : TILE_ROWS;
         if (!g->trans_a && (t == lo || !g->a_rows)) /* (later tiles' rows by index: see the next tile's below) */
-            convert_a_rows(g, r0, r0 + mr, q_count, pa);
+            convert_a_rows(g, r0, r0 + mr, q_count, pa, transposed, 1);
         /* the next tile's rows by index, fetched while this tile's first columns are computed */
         const float *next[TILE_ROWS];
         const int fetch_next = !g->trans_a && g->a_rows && t + 1 < hi;
@@ -130,7 +145,8 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
         const int64_t a_stride = g->trans_a ? MLP_BF16_PANEL : 1;
         for (int64_t r = 0; r < TILE_ROWS; ++r) {
             const int64_t row = r0 + (r < mr ? r : 0);
-            a_rows[r] = g->trans_a ? pa + (row / MLP_BF16_PANEL) * panel_words + row % MLP_BF16_PANEL : pa + row * q_count;
+            a_rows[r] = g->trans_a ? panels_a + (row / MLP_BF16_PANEL) * panel_words + row % MLP_BF16_PANEL
+                                   : pa + row * q_count;
         }
         for (int64_t c0 = 0, nc; c0 < g->n; c0 += nc) {
             nc = tile_columns(g->n - c0);
@@ -138,9 +154,10 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
                                  g->c + r0 * g->ldc + c0, g->ldc, g->alpha, g->beta, mr, nc,
                                  fetch_next && c0 == 0 ? next : NULL);
         }
-        if (fetch_next) /* already in cache (the tile fetched them): converted for the next tile */
-            for (int64_t r = r0 + TILE_ROWS; r < r0 + 2 * TILE_ROWS && r < g->m; ++r)
-                mlp_bf16_row_pairs_avx512(a_stored(g, r), g->k, pa + r * q_count);
+        if (fetch_next) { /* already in cache (the tile fetched them): converted for the next tile */
+            const int64_t r1 = r0 + 2 * TILE_ROWS < g->m ? r0 + 2 * TILE_ROWS : g->m;
+            convert_a_rows(g, r0 + TILE_ROWS, r1, q_count, pa, transposed, 0);
+        }
         if (g->bias || g->activation != MLP_ACT_IDENTITY)
             for (int64_t r = r0; r < r0 + mr; ++r) kernels->bias_activation(g->activation, g->n, g->bias, g->c + r * g->ldc);
     }
@@ -149,13 +166,21 @@ static void gemm_bf16(const mlp_kernels *kernels, const mlp_gemm_problem *g, con
 
 void mlp_gemm_bf16_team(const mlp_kernels *kernels, const mlp_gemm_problem *g, float *workspace, int thread, int team)
 {
-    gemm_bf16(kernels, g, NULL, workspace, thread, team);
+    const mlp_bf16_operands none = {NULL, NULL, NULL};
+    gemm_bf16(kernels, g, &none, workspace, thread, team);
+}
+
+void mlp_gemm_bf16_team_with(const mlp_kernels *kernels, const mlp_gemm_problem *g, const mlp_bf16_operands *operands,
+                             float *workspace, int thread, int team)
+{
+    gemm_bf16(kernels, g, operands, workspace, thread, team);
 }
 
 void mlp_gemm_bf16_team_packed_b(const mlp_kernels *kernels, const mlp_gemm_problem *g, const uint32_t *packed_b,
                                  float *workspace, int thread, int team)
 {
-    gemm_bf16(kernels, g, packed_b, workspace, thread, team);
+    const mlp_bf16_operands ops = {NULL, packed_b, NULL};
+    gemm_bf16(kernels, g, &ops, workspace, thread, team);
 }
 
 void mlp_bf16_pack_b(const mlp_gemm_problem *g, uint32_t *packed_b)
@@ -183,6 +208,13 @@ void mlp_gemm_bf16_team_packed_b(const mlp_kernels *kernels, const mlp_gemm_prob
                                  float *workspace, int thread, int team)
 {
     (void)packed_b;
+    mlp_gemm_team(kernels, g, workspace, thread, team);
+}
+
+void mlp_gemm_bf16_team_with(const mlp_kernels *kernels, const mlp_gemm_problem *g, const mlp_bf16_operands *operands,
+                             float *workspace, int thread, int team)
+{
+    (void)operands;
     mlp_gemm_team(kernels, g, workspace, thread, team);
 }
 

@@ -51,6 +51,19 @@ void mlp_gemm_bf16_team_packed_b(const mlp_kernels *kernels, const mlp_gemm_prob
  * words of the other pairs untouched; the panels' padding columns must already be 0): a trainer refreshes its copy
  * of a layer's weights two rows at a time, right after it updated them. */
 void mlp_bf16_pack_b_pairs(const float *b, int64_t ldb, int64_t n, int64_t k, int64_t q0, int64_t q1, uint32_t *packed);
+/* Operands of mlp_gemm_bf16_team_with, each optional (NULL): packed_a, op(A) = Aᵀ already packed (16-row panels of
+ * pairs along K: what a_transposed of an earlier GEMM wrote; ignored when A is used as stored); packed_b, op(B) already
+ * packed; a_transposed, for A used as stored: also write Aᵀ's panels there (pairs of op(A)'s rows, panel stride
+ * (m + 1) / 2 * 16 words, panels_of(k) of them; their padding words are left as they are, 0 from the caller), for a
+ * later GEMM that multiplies by this Aᵀ, packed while the rows are in cache. */
+typedef struct mlp_bf16_operands {
+    const uint32_t *packed_a;
+    const uint32_t *packed_b;
+    uint32_t *a_transposed;
+} mlp_bf16_operands;
+void mlp_gemm_bf16_team_with(const mlp_kernels *kernels, const mlp_gemm_problem *problem, const mlp_bf16_operands *operands,
+                             float *workspace, int thread, int team);
+
 /* Packs op(B) of the problem (its B, trans_b and n, k) into panels (mlp_gemm_bf16_workspace_floats(0, n, k) words),
  * on the calling thread. */
 void mlp_bf16_pack_b(const mlp_gemm_problem *problem, uint32_t *packed_b);

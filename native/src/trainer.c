@@ -31,6 +31,7 @@ static void trainer_free(mlp_trainer *t)
     free(t->row_decay_log);
     free(t->row_losses);
     for (int32_t l = 0; l < MLP_MAX_LAYERS; ++l) mlp_free(t->w_bf16[l]);
+    mlp_free(t->x_bf16_transposed);
     free(t);
 }
 
@@ -155,6 +156,12 @@ MLP_API int32_t mlp_trainer_create(mlp_network *net, const mlp_train_config *con
         const int64_t words = mlp_gemm_bf16_workspace_floats(0, fan_out, fan_in);
         ok = (t->w_bf16[l] = (uint32_t *)mlp_alloc_floats(words)) != NULL;
         if (ok) memset(t->w_bf16[l], 0, (size_t)words * sizeof(uint32_t)); /* the last panel's padding stays 0 */
+    }
+    if (ok && !sparse && config->precision == MLP_PRECISION_BFLOAT16) {
+        /* Xᵀ's panels: (b + 1) / 2 pairs of rows for each of the input's 16-column panels (padding stays 0) */
+        const int64_t words = (net->sizes[0] + 15) / 16 * 16 * ((b + 1) / 2) + 16;
+        ok = (t->x_bf16_transposed = (uint32_t *)mlp_alloc_floats(words)) != NULL;
+        if (ok) memset(t->x_bf16_transposed, 0, (size_t)words * sizeof(uint32_t));
     }
     for (int32_t l = 0; l < MLP_MAX_LAYERS; ++l) t->weight_rate[l] = 1.0f, t->bias_rate[l] = 1.0f;
     if (!ok) {

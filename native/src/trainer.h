@@ -44,13 +44,24 @@ struct mlp_trainer {
      * pack them; current while net->weights_version == w_bf16_version */
     uint32_t *w_bf16[MLP_MAX_LAYERS];
     uint64_t w_bf16_version;
+    /* precision bfloat16, dense input: the minibatch's inputs as Xᵀ's bf16 panels, packed by the first layer's
+     * forward GEMM while the rows are in cache, for its weight gradient Xᵀ dZ (words for max_batch rows) */
+    uint32_t *x_bf16_transposed;
 };
+
 
 /* Whether a training GEMM with these N and K runs in bfloat16: every one in bfloat16 precision except the thin shapes
  * (N or K of at most 16: the output layer, its input gradient), whose few flops the float32 thin paths serve faster. */
 static inline int mlp_trainer_gemm_in_bf16(const mlp_train_config *c, int64_t n, int64_t k)
 {
     return c->precision == MLP_PRECISION_BFLOAT16 && n > 16 && k > 16;
+}
+
+/* Whether this pass's first-layer forward packs Xᵀ for the weight gradient (both GEMMs in bfloat16). */
+static inline int mlp_trainer_packs_input_transposed(const mlp_trainer *t, int train, int64_t rows)
+{
+    return train && t->x_bf16_transposed && mlp_trainer_gemm_in_bf16(&t->config, t->net->sizes[1], rows) &&
+           mlp_trainer_gemm_in_bf16(&t->config, t->net->sizes[1], t->net->sizes[0]);
 }
 
 /* Whether the trainer keeps a bfloat16 copy of layer l's weights, and the copy if it is current (else NULL). */

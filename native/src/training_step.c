@@ -87,9 +87,11 @@ static void forward_team(const mlp_pass *ps, int thread, int team)
                                         net->params + net->weight_offset[l], out, 0.0f, t->acts[l], out,
                                         net->params + net->bias_offset[l], mlp_layer_activation(net, l),
                                         l == 0 ? ps->input_rows : NULL};
-            const uint32_t *packed = mlp_trainer_current_bf16(t, l);
-            if (packed)
-                mlp_gemm_bf16_team_packed_b(kern, &g, packed, t->gemm_ws, thread, team);
+            const mlp_bf16_operands ops = {NULL, mlp_trainer_current_bf16(t, l),
+                                           l == 0 && mlp_trainer_packs_input_transposed(t, ps->train, ps->rows)
+                                               ? t->x_bf16_transposed : NULL};
+            if (ops.packed_b || ops.a_transposed)
+                mlp_gemm_bf16_team_with(kern, &g, &ops, t->gemm_ws, thread, team);
             else
                 gemm_team(t, kern, &g, t->gemm_ws, thread, team);
         }
@@ -138,7 +140,12 @@ static void backward_team(const mlp_pass *ps, int thread, int team)
                                      mlp_grad(t, net->weight_offset[l]), out, NULL, MLP_ACT_IDENTITY,
                                      l == 0 ? ps->input_rows : NULL};
         if (l == 0) {
-            gemm_team(t, kern, &gw, t->gemm_ws, thread, team);
+            if (mlp_trainer_packs_input_transposed(t, 1, rows)) { /* Xᵀ packed by the forward */
+                const mlp_bf16_operands ops = {t->x_bf16_transposed, NULL, NULL};
+                mlp_gemm_bf16_team_with(kern, &gw, &ops, t->gemm_ws, thread, team);
+            } else {
+                gemm_team(t, kern, &gw, t->gemm_ws, thread, team);
+            }
             break;
         }
         /* dH_prev = dZ Wᵀ, then through the previous layer's activation (threads take rows) */
