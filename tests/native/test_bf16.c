@@ -207,6 +207,49 @@ static void test_weight_copy(void)
     mlp_network_destroy(net), mlp_network_destroy(fresh);
 }
 
+/* A linear bf16 trainer's first-layer gradient, whose Xᵀ the forward packs: exactly mlp_sgemm_bf16(Xᵀ, dZ) with dZ
+ * the loss gradient of the network's bf16 scores (the scoring GEMV has the training tile's arithmetic), for rows by
+ * index, an odd batch and an odd input width. */
+static void test_first_layer_gradient(void)
+{
+    enum { ROWS = 90, IN = 97, OUT = 20, BATCH = 37 };
+    static float x[ROWS * IN], gathered[BATCH * IN], z[BATCH * OUT], dz[BATCH * OUT], ref[IN * OUT], got[IN * OUT],
+        bias_grad[OUT];
+    int32_t labels[ROWS], idx[BATCH], batch_labels[BATCH];
+    uint64_t seed = 23;
+    for (int i = 0; i < ROWS * IN; ++i) x[i] = test_uniform(&seed);
+    for (int i = 0; i < ROWS; ++i) labels[i] = i % OUT;
+    for (int i = 0; i < BATCH; ++i) idx[i] = (i * 41 + 7) % ROWS, batch_labels[i] = labels[idx[i]];
+    for (int i = 0; i < BATCH; ++i) memcpy(gathered + i * IN, x + idx[i] * IN, sizeof(float) * IN);
+    const int32_t sizes[] = {IN, OUT};
+    for (int threads = 1; threads <= 2; ++threads) {
+        mlp_network *net;
+        CHECK_OK(mlp_network_create(1, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+        CHECK_OK(mlp_network_init(net, 3));
+        mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, 64, threads);
+        c.precision = MLP_PRECISION_BFLOAT16;
+        mlp_trainer *t;
+        CHECK_OK(mlp_trainer_create(net, &c, &t));
+        double loss;
+        CHECK_OK(mlp_trainer_step(t, x, IN, ROWS, idx, BATCH, labels, NULL, NULL, 0, &loss));
+        CHECK_OK(mlp_trainer_get_gradient(t, 0, got, IN * OUT, bias_grad, OUT));
+        CHECK_OK(mlp_network_set_scoring_precision(net, MLP_PRECISION_BFLOAT16));
+        int64_t ws_count;
+        CHECK_OK(mlp_network_workspace_size(net, BATCH, &ws_count));
+        float *ws = malloc(sizeof(float) * (size_t)ws_count);
+        CHECK_OK(mlp_network_predict(net, gathered, IN, BATCH, MLP_OUTPUT_RAW, z, OUT, ws, ws_count, 1));
+        double ref_loss;
+        CHECK_OK(mlp_loss_forward_backward(MLP_LOSS_SOFTMAX_CROSS_ENTROPY, BATCH, OUT, z, OUT, batch_labels, NULL, NULL, dz,
+                                           OUT, &ref_loss));
+        CHECK_OK(mlp_sgemm_bf16(1, 0, IN, OUT, BATCH, 1.0f, gathered, IN, dz, OUT, 0.0f, ref, OUT));
+        CHECK(loss == ref_loss, "%d threads: trainer loss %.17g, from the bf16 scores %.17g", threads, loss, ref_loss);
+        CHECK(memcmp(got, ref, sizeof ref) == 0, "%d threads: the first layer's bf16 gradient is not Xᵀ dZ in bf16", threads);
+        free(ws);
+        mlp_trainer_destroy(t);
+        mlp_network_destroy(net);
+    }
+}
+
 /* Scoring through the bfloat16 copies: a row alone = in a batch = on 2 threads (bit for bit), close to float32 but
  * not float32, refreshed by set_layer, dropped by a trainer. */
 static void test_scoring(void)
@@ -307,6 +350,7 @@ int main(void)
     CHECK(mlp_sgemm_bf16(0, 0, 1, 1, 1, 1.0f, NULL, 1, &x, 1, 0.0f, &y, 1) == MLP_ERR_INVALID_ARGUMENT, "NULL A");
     test_training();
     test_weight_copy();
+    test_first_layer_gradient();
     test_scoring();
     return test_report("test_bf16");
 }
