@@ -25,7 +25,7 @@ function(mlp_x86_isa_sources flags)
   set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "${flags}")
 endfunction()
 
-# mlp_avx512_sources(<files>...): AVX-512F (the wide and thin tiles, Adam).
+# mlp_avx512_sources(<files>...): AVX-512F (the wide and thin tiles, Adam, bias + activation).
 function(mlp_avx512_sources)
   mlp_x86_isa_sources("-mavx512f;-mfma" ${ARGN})
 endfunction()

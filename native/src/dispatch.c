@@ -65,6 +65,7 @@ static void select_kernels(void)
         avx512_kernels.gemm_micro_wide_columns = mlp_gemm_micro_wide_columns_avx512;
         avx512_kernels.gemm_thin = mlp_gemm_thin_avx512;
         avx512_kernels.adam_update = mlp_adam_update_avx512;
+        avx512_kernels.bias_activation = mlp_bias_activation_avx512;
         selected = &avx512_kernels;
     }
 #endif

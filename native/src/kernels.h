@@ -82,6 +82,12 @@ typedef struct mlp_kernels {
     /* out[j] = e^x[j] for x[j] <= 0 (a softmax's shifted logits; NaN for NaN and for x > 0), exactly mlp_exp's
      * bits in every set (in vector lanes where the set has them). */
     void (*exp_nonpositive)(int64_t n, const double *x, double *out);
+    /* The input scale's row (training_step.c): y[j] = s * p[j], and returns sum_j a[j] p[j] in double (each product
+     * exact) as 8 striped sums, stripe i over j = i mod 8, added up as ((0+1)+(2+3))+((4+5)+(6+7)): the same bits in
+     * every set. */
+    double (*scale_and_dot)(int64_t n, float s, const float *p, const float *a, float *y);
+    /* y[j] = a * x[j] */
+    void (*scale)(int64_t n, float a, const float *x, float *y);
 } mlp_kernels;
 
 #define MLP_WIDE_PANELS 4
@@ -106,6 +112,8 @@ void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns
 /* The thin kernel's store, shared by the AVX2 and AVX-512 thin kernels: c[r, j] = alpha * acc[j][r] (+ beta * c)
  * for r < mr, j < n, with the 6x16 kernel's arithmetic. */
 void mlp_thin_store_avx2(float acc[][MLP_THIN_M], int64_t mr, int64_t n, float *c, int64_t ldc, float alpha, float beta);
+/* The AVX2 set's bias + activation (the AVX-512 one hands it the last n % 16 elements). */
+void mlp_bias_activation_avx2(int32_t act, int64_t n, const float *bias, float *x);
 /* The AVX2 set's Adam update (the AVX-512 one hands it the last n % 16 elements). */
 void mlp_adam_update_avx2(int64_t n, float *w, const float *g, float *m, float *v, float step_size, float beta1,
                           float beta2, float epsilon, float l2, float decay);
@@ -114,6 +122,8 @@ void mlp_adam_update_avx2(int64_t n, float *w, const float *g, float *m, float *
 /* The thin kernel with the 16 rows in one zmm (one multiply-add per broadcast of B, all columns at once). */
 void mlp_gemm_thin_avx512(int64_t k, const float *a, int64_t a_stride, int64_t mr, const float *b, int64_t n, float *c,
                           int64_t ldc, float alpha, float beta);
+/* Bias + activation on zmm: the AVX2 kernel's arithmetic (its exp included) element by element, 16 lanes at a time. */
+void mlp_bias_activation_avx512(int32_t act, int64_t n, const float *bias, float *x);
 /* Adam on zmm: the AVX2 update's arithmetic element by element (bit-identical), 16 lanes at a time. */
 void mlp_adam_update_avx512(int64_t n, float *w, const float *g, float *m, float *v, float step_size, float beta1,
                             float beta2, float epsilon, float l2, float decay);

@@ -334,7 +334,7 @@ static void gemv_avx2(int64_t k, const float *a, int64_t inc_a, const float *b, 
     }
 }
 
-static void bias_activation_avx2(int32_t act, int64_t n, const float *bias, float *x)
+void mlp_bias_activation_avx2(int32_t act, int64_t n, const float *bias, float *x)
 {
     int64_t j = 0;
     for (; j + 8 <= n; j += 8) {
@@ -544,6 +544,36 @@ static void exp_nonpositive_avx2(int64_t n, const double *x, double *out)
     }
 }
 
+/* The stripes in two registers: lanes 0-3 and 4-7 (j mod 8), then the generic tree. */
+static double scale_and_dot_avx2(int64_t n, float s, const float *p, const float *a, float *y)
+{
+    const __m256 vs = _mm256_set1_ps(s);
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 pj = _mm256_loadu_ps(p + j), aj = _mm256_loadu_ps(a + j);
+        _mm256_storeu_ps(y + j, _mm256_mul_ps(vs, pj));
+        lo = _mm256_add_pd(lo, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(aj)), _mm256_cvtps_pd(_mm256_castps256_ps128(pj))));
+        hi = _mm256_add_pd(hi, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(aj, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(pj, 1))));
+    }
+    double acc[8];
+    _mm256_storeu_pd(acc, lo);
+    _mm256_storeu_pd(acc + 4, hi);
+    for (int i = 0; j < n; ++j, ++i) {
+        y[j] = s * p[j];
+        acc[i] += (double)a[j] * (double)p[j];
+    }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static void scale_avx2(int64_t n, float a, const float *x, float *y)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_mul_ps(va, _mm256_loadu_ps(x + j)));
+    for (; j < n; ++j) y[j] = a * x[j];
+}
+
 const mlp_kernels mlp_kernels_avx2 = {
     "avx2",
     gemm_micro_avx2,
@@ -553,7 +583,7 @@ const mlp_kernels mlp_kernels_avx2 = {
     mlp_pack_a_avx2,
     mlp_pack_b_avx2,
     gemv_avx2,
-    bias_activation_avx2,
+    mlp_bias_activation_avx2,
     activation_backward_avx2,
     dropout_forward_avx2,
     dropout_backward_avx2,
@@ -564,4 +594,6 @@ const mlp_kernels mlp_kernels_avx2 = {
     NULL, /* no wide tiles */
     NULL,
     exp_nonpositive_avx2,
+    scale_and_dot_avx2,
+    scale_avx2,
 };

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "mlnetmlp.h"
 
 #define WIDE_ROW_FMA(r, value)                                           \
     do {                                                                 \
@@ -167,4 +168,63 @@ void mlp_adam_update_avx512(int64_t n, float *w, const float *g, float *m, float
     }
     /* the rest exactly as the AVX2 set treats it (eight lanes, then scalars) */
     mlp_adam_update_avx2(n - j, w + j, g + j, m + j, v + j, step_size, beta1, beta2, epsilon, l2, decay);
+}
+
+/* exp_avx2 (kernels_avx2.c) on 16 lanes: the same clamp, Cody-Waite reduction and polynomial, so the same bits. */
+static inline __m512 exp_avx512(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504089f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* activation_avx2 on 16 lanes (blends as masked selects). */
+static inline __m512 activation_avx512(int32_t act, __m512 x)
+{
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    switch (act) {
+    case MLP_ACT_RELU: return _mm512_max_ps(x, zero);
+    case MLP_ACT_LEAKY_RELU:
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_GT_OQ), _mm512_mul_ps(x, _mm512_set1_ps(MLP_LEAKY_RELU_SLOPE)), x);
+    case MLP_ACT_TANH: {
+        /* (bitwise float ops through the integer ones: AVX512DQ is not assumed) */
+        const __m512i bits = _mm512_castps_si512(x), sign_bit = _mm512_set1_epi32(INT32_MIN);
+        const __m512i sign = _mm512_and_epi32(bits, sign_bit);
+        const __m512 ax = _mm512_castsi512_ps(_mm512_andnot_epi32(sign_bit, bits));
+        const __m512 e = exp_avx512(_mm512_add_ps(ax, ax));
+        const __m512 t = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+        return _mm512_castsi512_ps(_mm512_or_epi32(_mm512_castps_si512(t), sign));
+    }
+    case MLP_ACT_SIGMOID:
+        return _mm512_div_ps(one, _mm512_add_ps(one, exp_avx512(_mm512_sub_ps(zero, x))));
+    case MLP_ACT_SELU: {
+        const __m512 negative = _mm512_mul_ps(_mm512_set1_ps(MLP_SELU_SCALE_ALPHA),
+                                              _mm512_sub_ps(exp_avx512(_mm512_min_ps(x, zero)), one));
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_GT_OQ), negative, _mm512_mul_ps(x, _mm512_set1_ps(MLP_SELU_SCALE)));
+    }
+    default: return x;
+    }
+}
+
+void mlp_bias_activation_avx512(int32_t act, int64_t n, const float *bias, float *x)
+{
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 v = _mm512_loadu_ps(x + j);
+        if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + j));
+        _mm512_storeu_ps(x + j, activation_avx512(act, v));
+    }
+    /* the rest exactly as the AVX2 set treats it (eight lanes, then scalars) */
+    mlp_bias_activation_avx2(act, n - j, bias ? bias + j : NULL, x + j);
 }

@@ -214,6 +214,21 @@ static void exp_nonpositive_generic(int64_t n, const double *x, double *out)
     for (int64_t j = 0; j < n; ++j) out[j] = x[j] > 0.0 ? NAN : mlp_exp(x[j]); /* (x > 0: outside the contract) */
 }
 
+static double scale_and_dot_generic(int64_t n, float s, const float *restrict p, const float *restrict a, float *restrict y)
+{
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    for (int64_t j = 0; j < n; ++j) {
+        y[j] = s * p[j];
+        acc[j & 7] += (double)a[j] * (double)p[j];
+    }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static void scale_generic(int64_t n, float a, const float *restrict x, float *restrict y)
+{
+    for (int64_t j = 0; j < n; ++j) y[j] = a * x[j];
+}
+
 const mlp_kernels mlp_kernels_generic = {
     "generic",
     gemm_micro_generic,
@@ -234,4 +249,6 @@ const mlp_kernels mlp_kernels_generic = {
     NULL, /* no wide tiles */
     NULL,
     exp_nonpositive_generic,
+    scale_and_dot_generic,
+    scale_generic,
 };

@@ -189,20 +189,6 @@ static void optimizer_step(const mlp_trainer *t, int64_t n, float *w, const floa
         kern->sgd_update(n, w, g, m1, c->learning_rate * rate, c->momentum, c->nesterov, l2, decay);
 }
 
-/* sum_k a[k] b[k] in double: each product is exact (two floats' product fits a double), summed in STRIPES running
- * sums (k mod STRIPES) added up in a fixed tree. One running sum was a chain of dependent adds, the largest share of
- * an input-scaled update; the stripes are independent (vector lanes), and the same order on every kernel set. */
-#define STRIPES 8
-static double striped_dot(int64_t n, const float *a, const float *b)
-{
-    double acc[STRIPES] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-    int64_t k = 0;
-    for (; k + STRIPES <= n; k += STRIPES)
-        for (int i = 0; i < STRIPES; ++i) acc[i] += (double)a[k + i] * (double)b[k + i];
-    for (int i = 0; k + i < n; ++i) acc[i] += (double)a[k + i] * (double)b[k + i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 /* The first layer's weight row j with the input scale (thread-local: nothing else reads it): the gradient
  * P = dL/d(diag(s) W) gives ds_j = sum_k W[j,k] P[j,k] and dW[j,k] = s_j P[j,k]; W and s step, then the network
  * gets diag(s) W again. */
@@ -213,16 +199,13 @@ static void update_input_scaled_row(mlp_trainer *t, int64_t j, const float *p, f
     float *row_grad = t->w1_row_grad + (int64_t)thread * h;
     float *m1 = t->moment1, *m2 = t->moment2;
     float *raw = t->w1_raw + j * h;
-    const float s = t->in_scale[j];
-    for (int64_t k = 0; k < h; ++k) row_grad[k] = s * p[k];
-    t->in_scale_grad[j] = (float)striped_dot(h, raw, p);
+    const mlp_kernels *kern = mlp_kernels_get();
+    t->in_scale_grad[j] = (float)kern->scale_and_dot(h, t->in_scale[j], p, raw, row_grad);
     optimizer_step(t, h, raw, row_grad, m1 ? m1 + o + j * h : NULL, m2 ? m2 + o + j * h : NULL, step_size,
                    t->weight_rate[0], 1);
     optimizer_step(t, 1, t->in_scale + j, t->in_scale_grad + j, t->in_scale_m1 + j, t->in_scale_m2 + j, step_size,
                    t->config.input_scale_rate, 0);
-    const float s_new = t->in_scale[j];
-    float *w = net->params + o + j * h;
-    for (int64_t k = 0; k < h; ++k) w[k] = s_new * raw[k];
+    kern->scale(h, t->in_scale[j], raw, net->params + o + j * h);
 }
 
 /* The first layer's weights by rows: all of them (dense input, with the input scale) or the batch's columns only

@@ -5,7 +5,8 @@ using MlNetMlp.Interop;
 namespace MlNetMlp.Benchmarks
 {
     /// <summary>One epoch of a 784-256-128-10 ReLU MLP (Adam, batch 128) over 60,000 Fashion-MNIST-sized rows, driven
-    /// from C# exactly as the trainer does it (one P/Invoke per minibatch), at 1 and 2 native threads.</summary>
+    /// from C# exactly as the trainer does it (one P/Invoke per minibatch), at 1 and 2 native threads, in float32 and
+    /// (where the CPU has AVX512_BF16) bfloat16 precision.</summary>
     [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
     public unsafe class TrainingEpochBenchmarks
     {
@@ -17,6 +18,14 @@ namespace MlNetMlp.Benchmarks
 
         [Params(1, 2)]
         public int Threads { get; set; }
+
+        [ParamsSource(nameof(Precisions))]
+        public MlpPrecision Precision { get; set; }
+
+        /// <summary>float32, and bfloat16 where this CPU runs it.</summary>
+        public static MlpPrecision[] Precisions => NativeMethods.mlp_has_bfloat16() != 0
+            ? new[] { MlpPrecision.Float32, MlpPrecision.BFloat16 }
+            : new[] { MlpPrecision.Float32 };
 
         [GlobalSetup]
         public void Setup()
@@ -34,6 +43,7 @@ namespace MlNetMlp.Benchmarks
             {
                 StructSize = sizeof(NativeMethods.TrainConfig), Optimizer = (int)MlpOptimizer.Adam, LearningRate = 1e-3f,
                 Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f, MaxBatchRows = Batch, NumThreads = Threads,
+                Precision = (int)Precision,
             };
             Native.Check(NativeMethods.mlp_trainer_create(_network.Handle, config, out _trainer));
             _trainer.KeepAlive(_network.Handle);

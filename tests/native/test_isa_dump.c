@@ -28,18 +28,21 @@ static void dump_gemms(FILE *out, uint64_t *seed)
         }
 }
 
-static void dump_training(FILE *out, uint64_t *seed)
+static void dump_training(FILE *out, uint64_t *seed, int input_scale)
 {
     enum { ROWS = 300, INPUTS = 70, CLASSES = 10 };
-    const int32_t sizes[] = {INPUTS, 96, 64, CLASSES};
+    /* the second run: SELU (the vector exp) and widths with 16- and 8-lane remainders */
+    const int32_t sizes[] = {INPUTS, input_scale ? 90 : 96, input_scale ? 57 : 64, CLASSES};
     float *x = malloc(sizeof(float) * ROWS * INPUTS);
     int32_t labels[ROWS];
     for (int i = 0; i < ROWS * INPUTS; ++i) x[i] = test_uniform(seed);
     for (int i = 0; i < ROWS; ++i) labels[i] = i % CLASSES;
     mlp_network *net;
-    CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+    CHECK_OK(mlp_network_create(3, sizes, input_scale ? MLP_ACT_SELU : MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
     CHECK_OK(mlp_network_init(net, 5));
-    const mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, 100, 0);
+    mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, 100, 0);
+    c.input_scale = input_scale;
+    c.input_scale_rate = 1e-2f;
     mlp_trainer *t;
     CHECK_OK(mlp_trainer_create(net, &c, &t));
     double loss;
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
     printf("isa: %s\n", mlp_isa());
     uint64_t seed = 2024;
     dump_gemms(out, &seed);
-    dump_training(out, &seed);
+    dump_training(out, &seed, 0);
+    dump_training(out, &seed, 1); /* the input scale's row kernels */
     fclose(out);
     return test_report("test_isa_dump");
 }
