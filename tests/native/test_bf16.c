@@ -69,6 +69,17 @@ static void run(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, fl
     free(a), free(b), free(c), free(c0), free(c2), free(f32);
 }
 
+/* A ReLU softmax network of these sizes, initialised with init_seed, and a trainer of it. */
+static mlp_trainer *create_trainer(int32_t layers, const int32_t *sizes, uint64_t init_seed, const mlp_train_config *c,
+                                   mlp_network **net)
+{
+    CHECK_OK(mlp_network_create(layers, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, net));
+    CHECK_OK(mlp_network_init(*net, init_seed));
+    mlp_trainer *t = NULL;
+    CHECK_OK(mlp_trainer_create(*net, c, &t));
+    return t;
+}
+
 /* Training in bfloat16: the same steps as float32 within bf16's rounding, the same bits for 1 and 2 threads. */
 static double train(int precision, int threads, float *out)
 {
@@ -80,12 +91,9 @@ static double train(int precision, int threads, float *out)
     for (int i = 0; i < ROWS * IN; ++i) x[i] = test_uniform(&seed);
     for (int i = 0; i < ROWS; ++i) labels[i] = (int32_t)((x[i * IN] > 0) + 2 * (x[i * IN + 1] > 0) + 4 * (x[i * IN + 2] > 0)) % OUT;
     mlp_network *net;
-    CHECK_OK(mlp_network_create(3, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
-    CHECK_OK(mlp_network_init(net, 5));
     mlp_train_config c = test_train_config(MLP_OPT_ADAM, 3e-3f, 128, threads);
     c.precision = precision;
-    mlp_trainer *t;
-    CHECK_OK(mlp_trainer_create(net, &c, &t));
+    mlp_trainer *t = create_trainer(3, sizes, 5, &c, &net);
     double first = 0, last = 0, loss;
     for (int step = 0; step < 40; ++step) {
         CHECK_OK(mlp_trainer_step(t, x + (step % 2) * 128 * IN, IN, 128, NULL, 128, labels + (step % 2) * 128, NULL, NULL, 1, &loss));
@@ -128,16 +136,12 @@ static const int32_t wc_sizes[] = {WC_IN, 80, 40, 10};
 
 static mlp_trainer *wc_trainer(mlp_network **net, int input_scale, int threads)
 {
-    CHECK_OK(mlp_network_create(WC_LAYERS, wc_sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, net));
-    CHECK_OK(mlp_network_init(*net, 9));
     mlp_train_config c = test_train_config(MLP_OPT_ADAM, 2e-3f, WC_BATCH, threads);
     c.precision = MLP_PRECISION_BFLOAT16;
     c.input_scale = input_scale;
     c.input_scale_rate = 1e-2f;
     c.dropout_rate = 0.1f;
-    mlp_trainer *t;
-    CHECK_OK(mlp_trainer_create(*net, &c, &t));
-    return t;
+    return create_trainer(WC_LAYERS, wc_sizes, 9, &c, net);
 }
 
 /* mode 0: rows by index; 1: the same, every layer set again before each step; 2: the rows gathered first */
@@ -224,12 +228,9 @@ static void test_first_layer_gradient(void)
     const int32_t sizes[] = {IN, OUT};
     for (int threads = 1; threads <= 2; ++threads) {
         mlp_network *net;
-        CHECK_OK(mlp_network_create(1, sizes, MLP_ACT_RELU, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
-        CHECK_OK(mlp_network_init(net, 3));
         mlp_train_config c = test_train_config(MLP_OPT_ADAM, 1e-3f, 64, threads);
         c.precision = MLP_PRECISION_BFLOAT16;
-        mlp_trainer *t;
-        CHECK_OK(mlp_trainer_create(net, &c, &t));
+        mlp_trainer *t = create_trainer(1, sizes, 3, &c, &net);
         double loss;
         CHECK_OK(mlp_trainer_step(t, x, IN, ROWS, idx, BATCH, labels, NULL, NULL, 0, &loss));
         CHECK_OK(mlp_trainer_get_gradient(t, 0, got, IN * OUT, bias_grad, OUT));
