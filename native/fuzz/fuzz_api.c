@@ -144,8 +144,16 @@ static void fuzz_network(reader *r)
         const int64_t x_rows = BUF / (widest_io > 0 ? widest_io : 1) < 40 ? BUF / widest_io : 40;
         double loss_out;
         const int softmax = loss == MLP_LOSS_SOFTMAX_CROSS_ENTROPY;
-        mlp_trainer_step(t, buf_a, sizes[0], x_rows, byte(r) & 1 ? idx : NULL, (int32_t)(size_of(r) % 41),
-                         softmax ? labels : NULL, softmax ? NULL : buf_b, byte(r) & 1 ? buf_b : NULL, byte(r) & 1, &loss_out);
+        /* two steps: the second one's forward multiplies by the bf16 weight copy the first one's update kept (or,
+         * after set_layer, by freshly packed weights) */
+        for (int step = 0; step < 2; ++step) {
+            mlp_trainer_step(t, buf_a, sizes[0], x_rows, byte(r) & 1 ? idx : NULL, (int32_t)(size_of(r) % 41),
+                             softmax ? labels : NULL, softmax ? NULL : buf_b, byte(r) & 1 ? buf_b : NULL, byte(r) & 1, &loss_out);
+            if (step == 0 && byte(r) % 4 == 0 && (int64_t)sizes[0] * sizes[1] + sizes[1] <= BUF) {
+                mlp_network_get_layer(net, 0, buf_c, (int64_t)sizes[0] * sizes[1], buf_c + BUF - sizes[1], sizes[1]);
+                mlp_network_set_layer(net, 0, buf_c, (int64_t)sizes[0] * sizes[1], buf_c + BUF - sizes[1], sizes[1]);
+            }
+        }
         /* the data-parallel split: the buffer is the network's size; a fuzzed buffer is applied exactly when finite */
         float *grad = NULL;
         int64_t grad_count = -1;
