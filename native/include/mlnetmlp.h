@@ -311,7 +311,8 @@ MLP_API int32_t mlp_trainer_apply_sparse_gradient(mlp_trainer *trainer, const in
  * scales with their moments and raw first-layer weights, a sparse first layer's lazy weight-decay bookkeeping). With
  * the network's weights it resumes training exactly where it stopped: restore the weights, create a trainer of the
  * same configuration, then mlp_trainer_set_state. mlp_trainer_state_size gives the bytes; mlp_trainer_get_state
- * writes exactly that many; mlp_trainer_set_state checks the layout, the sizes and that every value is finite (a
+ * writes exactly that many, or fails with MLP_ERR_NOT_FINITE when a value is not finite (a diverged trainer, whose
+ * state could not be resumed); mlp_trainer_set_state checks the layout, the sizes and that every value is finite (a
  * failure changes nothing). */
 MLP_API int32_t mlp_trainer_state_size(const mlp_trainer *trainer, int64_t *bytes);
 MLP_API int32_t mlp_trainer_get_state(const mlp_trainer *trainer, void *state, int64_t bytes);

@@ -82,28 +82,6 @@ MLP_API int32_t mlp_trainer_state_size(const mlp_trainer *trainer, int64_t *byte
     return MLP_OK;
 }
 
-MLP_API int32_t mlp_trainer_get_state(const mlp_trainer *trainer, void *state, int64_t bytes)
-{
-    mlp_clear_error();
-    MLP_CHECK_NOT_NULL(trainer);
-    MLP_CHECK_NOT_NULL(state);
-    const int64_t need = state_bytes(trainer);
-    MLP_CHECK(bytes == need, "the state buffer has %lld bytes but this trainer's state has %lld (mlp_trainer_state_size)",
-              (long long)bytes, (long long)need);
-    const state_header h = header_of(trainer);
-    unsigned char *out = state;
-    memcpy(out, &h, sizeof h);
-    out += sizeof h;
-    state_part parts[7];
-    const int n = state_parts(trainer, parts);
-    for (int i = 0; i < n; ++i) {
-        const size_t size = (size_t)(parts[i].count * parts[i].element);
-        memcpy(out, parts[i].data, size);
-        out += size;
-    }
-    return MLP_OK;
-}
-
 /* The first index in [0, count) of a float or double array (unaligned bytes) whose value is not finite or, when
  * nonnegative is set, negative; -1 if none. */
 static int64_t first_invalid(const unsigned char *p, int64_t count, int64_t element, int nonnegative)
@@ -120,6 +98,35 @@ static int64_t first_invalid(const unsigned char *p, int64_t count, int64_t elem
         if (!isfinite(v) || (nonnegative && v < 0.0)) return i;
     }
     return -1;
+}
+
+MLP_API int32_t mlp_trainer_get_state(const mlp_trainer *trainer, void *state, int64_t bytes)
+{
+    mlp_clear_error();
+    MLP_CHECK_NOT_NULL(trainer);
+    MLP_CHECK_NOT_NULL(state);
+    const int64_t need = state_bytes(trainer);
+    MLP_CHECK(bytes == need, "the state buffer has %lld bytes but this trainer's state has %lld (mlp_trainer_state_size)",
+              (long long)bytes, (long long)need);
+    const state_header h = header_of(trainer);
+    unsigned char *out = state;
+    memcpy(out, &h, sizeof h);
+    out += sizeof h;
+    state_part parts[7];
+    const int n = state_parts(trainer, parts);
+    for (int i = 0; i < n; ++i) {
+        const size_t size = (size_t)(parts[i].count * parts[i].element);
+        /* what set_state would refuse: a diverged trainer's moments (an overflowing gradient makes them infinite) */
+        const int nonnegative = parts[i].data == trainer->moment2 && trainer->config.optimizer == MLP_OPT_ADAM;
+        const int64_t bad = first_invalid(parts[i].data, parts[i].count, parts[i].element, nonnegative);
+        if (bad >= 0)
+            return mlp_fail(MLP_ERR_NOT_FINITE, "the trainer's state is not finite (array %d, element %lld): training "
+                                                "diverged, probably from a learning rate too high; it cannot be resumed",
+                            i, (long long)bad);
+        memcpy(out, parts[i].data, size);
+        out += size;
+    }
+    return MLP_OK;
 }
 
 MLP_API int32_t mlp_trainer_set_state(mlp_trainer *trainer, const void *state, int64_t bytes)

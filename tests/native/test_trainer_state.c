@@ -171,11 +171,37 @@ static void test_refuses_foreign_states(void)
     mlp_network_destroy(net);
 }
 
+/* A diverged trainer (a finite but huge gradient overflows Adam's second moment) gives no state: what get_state
+ * writes is always accepted back by set_state. */
+static void test_diverged_state_refused(void)
+{
+    mlp_network *net = NULL;
+    CHECK_OK(mlp_network_create(2, sizes, MLP_ACT_TANH, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
+    CHECK_OK(mlp_network_init(net, 1));
+    const mlp_train_config adam = config(MLP_OPT_ADAM, 0, 0);
+    mlp_trainer *t = NULL;
+    CHECK_OK(mlp_trainer_create(net, &adam, &t));
+    float *grad;
+    int64_t count, bytes;
+    CHECK_OK(mlp_trainer_gradient_buffer(t, &grad, &count));
+    memset(grad, 0, sizeof(float) * (size_t)count);
+    grad[3] = 3e38f; /* finite: the update takes it, and v = (1 - beta2) g^2 overflows */
+    CHECK_OK(mlp_trainer_apply_gradient(t));
+    CHECK_OK(mlp_trainer_state_size(t, &bytes));
+    unsigned char *state = malloc((size_t)bytes);
+    CHECK(mlp_trainer_get_state(t, state, bytes) == MLP_ERR_NOT_FINITE, "a diverged trainer's state was given out");
+    CHECK(strstr(mlp_last_error_message(), "diverged") != NULL, "message: %s", mlp_last_error_message());
+    free(state);
+    mlp_trainer_destroy(t);
+    mlp_network_destroy(net);
+}
+
 int main(void)
 {
     for (int opt = MLP_OPT_SGD; opt <= MLP_OPT_ADAM; ++opt)
         for (int scale = 0; scale <= 1; ++scale)
             for (int sparse = 0; sparse <= 1; ++sparse) test_resumes_exactly(opt, scale, sparse);
     test_refuses_foreign_states();
+    test_diverged_state_refused();
     return test_report("test_trainer_state");
 }
