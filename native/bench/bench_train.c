@@ -1,7 +1,9 @@
 /* bench_train: native time of training epochs of an MLP on synthetic Fashion-MNIST-sized data
  * (60,000 x 784, 10 classes), the arithmetic of one epoch without any managed overhead.
  * usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] [--bf16] [--input-scale] [--selu]
- * (--input-scale --selu --hidden 128,128,128: one member of the trainer's default ensemble) */
+ *                    [--shuffle]
+ * (--input-scale --selu --hidden 128,128,128: one member of the trainer's default ensemble; --shuffle: a uniformly
+ * random row order instead of the strided one) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,7 @@
 int main(int argc, char **argv)
 {
     int precision = MLP_PRECISION_FLOAT32, threads = 0, batch = 128, epochs = 3, rows = 60000, inputs = 784, classes = 10;
-    int input_scale = 0, activation = MLP_ACT_RELU;
+    int input_scale = 0, activation = MLP_ACT_RELU, shuffle = 0;
     int32_t sizes[16] = {0};
     int hidden_count = 2;
     sizes[1] = 256, sizes[2] = 128;
@@ -30,6 +32,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--bf16")) precision = MLP_PRECISION_BFLOAT16;
         else if (!strcmp(argv[i], "--input-scale")) input_scale = 1;
         else if (!strcmp(argv[i], "--selu")) activation = MLP_ACT_SELU;
+        else if (!strcmp(argv[i], "--shuffle")) shuffle = 1;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--hidden") && i + 1 < argc) {
@@ -37,7 +40,7 @@ int main(int argc, char **argv)
             for (char *t = strtok(argv[++i], ","); t && hidden_count < 14; t = strtok(NULL, ",")) sizes[1 + hidden_count++] = atoi(t);
         } else {
             fprintf(stderr, "usage: bench_train [--threads N] [--batch B] [--epochs E] [--hidden 256,128] [--bf16] "
-                            "[--input-scale] [--selu]\n");
+                            "[--input-scale] [--selu] [--shuffle]\n");
             return 2;
         }
     }
@@ -48,6 +51,13 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     for (size_t i = 0; i < (size_t)rows * inputs; ++i) x[i] = (float)((seed = seed * 6364136223846793005ull + 1) >> 40) / (1 << 24);
     for (int i = 0; i < rows; ++i) y[i] = i % classes, order[i] = (int32_t)((i * 7919L) % rows);
+    if (shuffle) /* a uniformly random order, as the trainers shuffle (Fisher-Yates) */
+        for (int i = rows - 1; i > 0; --i) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            const int j = (int)((seed >> 33) % (uint64_t)(i + 1));
+            const int32_t tmp = order[i];
+            order[i] = order[j], order[j] = tmp;
+        }
 
     mlp_network *net;
     CHECK_STATUS(mlp_network_create(hidden_count + 1, sizes, activation, MLP_LOSS_SOFTMAX_CROSS_ENTROPY, &net));
