@@ -29,7 +29,7 @@ int32_t mlp_loss_check_outputs(int32_t loss, int64_t cols)
 /* The exps of a softmax are computed for many rows at once: one row's chain (max, exps, sum, log) is latency-bound,
  * while the exps of a whole chunk of rows fill the vector lanes. EXP_CHUNK doubles of logits per chunk; a row wider
  * than that has its exps computed alone, EXP_CHUNK at a time. */
-#define EXP_CHUNK 1024
+#define EXP_CHUNK MLP_EXP_CHUNK
 
 static float row_max(int64_t cols, const float *z, int64_t *argmax)
 {
@@ -40,12 +40,11 @@ static float row_max(int64_t cols, const float *z, int64_t *argmax)
     return zmax;
 }
 
-/* e[j] = exp(z[j] - zmax) for j < n (n <= EXP_CHUNK): mlp_expf's value, in double. */
-static void shifted_exps(const mlp_kernels *kern, int64_t n, const float *z, float zmax, double *e)
+void mlp_shifted_exps(int64_t n, const float *z, float zmax, double *e)
 {
     double shifted[EXP_CHUNK];
     for (int64_t j = 0; j < n; ++j) shifted[j] = (double)(z[j] - zmax);
-    kern->exp_nonpositive(n, shifted, e);
+    mlp_kernels_get()->exp_nonpositive(n, shifted, e);
 }
 
 /* Cross-entropy against the smoothed target q = (1 - eps) onehot + eps / K:
@@ -62,7 +61,7 @@ static float softmax_cross_entropy(int64_t cols, const float *z, const double *e
         const int64_t n = cols - j0 < EXP_CHUNK ? cols - j0 : EXP_CHUNK;
         double own[EXP_CHUNK];
         const double *e = exps ? exps + j0 : own;
-        if (!exps) shifted_exps(mlp_kernels_get(), n, z + j0, zmax, own);
+        if (!exps) mlp_shifted_exps(n, z + j0, zmax, own);
         for (int64_t j = 0; j < n; ++j) {
             const float ef = (float)e[j];
             if (grad) grad[j0 + j] = ef;

@@ -33,6 +33,12 @@ int32_t mlp_loss_run(const mlp_loss_batch *batch, mlp_loss_sums *sums);
  * metric and weight, which mlp_loss_total adds up in row order (the same total as mlp_loss_run, whatever
  * the split). */
 int32_t mlp_loss_rows(const mlp_loss_batch *batch, int64_t r0, int64_t r1, mlp_loss_sums *per_row);
+
+/* At most this many logits' exps per mlp_shifted_exps call. */
+#define MLP_EXP_CHUNK 1024
+/* e[j] = exp(z[j] - zmax) in double for j < n <= MLP_EXP_CHUNK (mlp_expf's value before its rounding to float;
+ * zmax >= every z[j]), in the kernel set's vector lanes: the softmax of the loss and of the network's output. */
+void mlp_shifted_exps(int64_t n, const float *z, float zmax, double *e);
 void mlp_loss_total(const mlp_loss_sums *per_row, int64_t rows, mlp_loss_sums *sums);
 
 /* A class label in [0, classes), or a failure naming it and its example. */

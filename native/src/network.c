@@ -196,17 +196,8 @@ MLP_API int32_t mlp_network_workspace_size(const mlp_network *net, int64_t rows,
 
 #define SOFTMAX_BLOCK 16
 
-/* e[j] = exp(o[j] - zmax) for j < n <= SOFTMAX_BLOCK, in double. */
-static void exp_block(const mlp_kernels *kern, const float *o, float zmax, int64_t n, double *e)
-{
-    double shifted[SOFTMAX_BLOCK];
-    for (int64_t j = 0; j < n; ++j) shifted[j] = (double)(o[j] - zmax);
-    kern->exp_nonpositive(n, shifted, e);
-}
-
 void mlp_network_output_transform(const mlp_network *net, float *out, int64_t ldo, int64_t rows)
 {
-    const mlp_kernels *kern = mlp_kernels_get();
     const int64_t cols = net->sizes[net->num_layers];
     for (int64_t r = 0; r < rows; ++r) {
         float *o = out + r * ldo;
@@ -217,13 +208,13 @@ void mlp_network_output_transform(const mlp_network *net, float *out, int64_t ld
             double sum = 0.0, e[SOFTMAX_BLOCK];
             for (int64_t j0 = 0; j0 < cols; j0 += SOFTMAX_BLOCK) {
                 const int64_t n = cols - j0 < SOFTMAX_BLOCK ? cols - j0 : SOFTMAX_BLOCK;
-                exp_block(kern, o + j0, zmax, n, e);
+                mlp_shifted_exps(n, o + j0, zmax, e);
                 for (int64_t j = 0; j < n; ++j) sum += e[j];
             }
             for (int64_t j0 = 0; j0 < cols; j0 += SOFTMAX_BLOCK) {
                 const int64_t n = cols - j0 < SOFTMAX_BLOCK ? cols - j0 : SOFTMAX_BLOCK;
                 if (cols > SOFTMAX_BLOCK) /* (else e still holds them) */
-                    exp_block(kern, o + j0, zmax, n, e);
+                    mlp_shifted_exps(n, o + j0, zmax, e);
                 for (int64_t j = 0; j < n; ++j) o[j0 + j] = (float)(e[j] / sum);
             }
         } else if (net->loss == MLP_LOSS_SIGMOID_LOG_LOSS) {

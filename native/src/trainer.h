@@ -49,7 +49,6 @@ struct mlp_trainer {
     uint32_t *x_bf16_transposed;
 };
 
-
 /* Whether a training GEMM with these N and K runs in bfloat16: every one in bfloat16 precision except the thin shapes
  * (N or K of at most 16: the output layer, its input gradient), whose few flops the float32 thin paths serve faster. */
 static inline int mlp_trainer_gemm_in_bf16(const mlp_train_config *c, int64_t n, int64_t k)

@@ -116,8 +116,9 @@ namespace MlNetMlp.Training
                 network.Predict(new ReadOnlySpan<float>(Features, checked(Rows * Columns)), Rows, outputKind, outputs, workspace, threads);
                 return;
             }
-            // the selected rows gathered a chunk at a time into one pooled buffer (a copy of them all, per member and
-            // epoch, cost the validation more than its arithmetic); rows score the same alone as in any batch
+            // the selected rows gathered a chunk at a time into one pooled buffer, so memory stays bounded (a copy of
+            // them all was made per member and epoch: 31 MB each for Fashion-MNIST's test set); rows score the same
+            // alone as in any batch
             int chunk = Math.Min(rows.Length, PredictChunkRows), outs = network.OutputCount;
             float[] x = ArrayPool<float>.Shared.Rent(checked(chunk * Columns));
             try
