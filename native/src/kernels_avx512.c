@@ -102,9 +102,16 @@ void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns
 
 /* Every column at once (at most MLP_THIN_N = 12 accumulators and one A vector): each broadcast of B feeds one
  * 16-lane multiply-add, twice the work per instruction of the AVX2 kernel's two 8-lane ones. Same values and
- * multiply-add order per element (p ascending from zero), so results are bit-identical to it. */
+ * multiply-add order per element (p ascending from zero), so results are bit-identical to it. A full strip of 16
+ * rows loads A unmasked: the masked load cost ~10% of the loop on Zen 4 (105 against 117 GFLOP/s standalone). */
 #define THIN_STEP(j)                                                                                \
     if (COLS > j) acc##j = _mm512_fmadd_ps(av, _mm512_set1_ps(b[j]), acc##j);
+#define THIN_LOOP(LOAD)                                                                                    \
+    for (int64_t p = 0; p < k; ++p, a += a_stride, b += MLP_NR) {                                         \
+        const __m512 av = LOAD;                                                                            \
+        THIN_STEP(0) THIN_STEP(1) THIN_STEP(2) THIN_STEP(3) THIN_STEP(4) THIN_STEP(5)                      \
+        THIN_STEP(6) THIN_STEP(7) THIN_STEP(8) THIN_STEP(9) THIN_STEP(10) THIN_STEP(11)                    \
+    }
 #define THIN_KERNEL(N)                                                                                       \
     static void thin_##N(int64_t k, const float *a, int64_t a_stride, __mmask16 rows, const float *b,           \
                          float out[][MLP_THIN_M])                                                             \
@@ -112,10 +119,10 @@ void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns
         enum { COLS = N };                                                                                 \
         __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0, acc5 = acc0;  \
         __m512 acc6 = acc0, acc7 = acc0, acc8 = acc0, acc9 = acc0, acc10 = acc0, acc11 = acc0;             \
-        for (int64_t p = 0; p < k; ++p, a += a_stride, b += MLP_NR) {                                     \
-            const __m512 av = _mm512_maskz_loadu_ps(rows, a); /* rows past mr may not exist */             \
-            THIN_STEP(0) THIN_STEP(1) THIN_STEP(2) THIN_STEP(3) THIN_STEP(4) THIN_STEP(5)                  \
-            THIN_STEP(6) THIN_STEP(7) THIN_STEP(8) THIN_STEP(9) THIN_STEP(10) THIN_STEP(11)                \
+        if (rows == (__mmask16)0xFFFF) {                                                                   \
+            THIN_LOOP(_mm512_loadu_ps(a))                                                                  \
+        } else {                                                                                           \
+            THIN_LOOP(_mm512_maskz_loadu_ps(rows, a)) /* rows past mr may not exist */                     \
         }                                                                                                  \
         const __m512 all[12] = {acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11}; \
         for (int j = 0; j < COLS; ++j) _mm512_storeu_ps(out[j], all[j]);                                  \
@@ -123,6 +130,7 @@ void mlp_gemm_micro_wide_columns_avx512(int64_t k, const float *const *a_columns
 THIN_KERNEL(1) THIN_KERNEL(2) THIN_KERNEL(3) THIN_KERNEL(4) THIN_KERNEL(5) THIN_KERNEL(6)
 THIN_KERNEL(7) THIN_KERNEL(8) THIN_KERNEL(9) THIN_KERNEL(10) THIN_KERNEL(11) THIN_KERNEL(12)
 #undef THIN_KERNEL
+#undef THIN_LOOP
 #undef THIN_STEP
 
 typedef void (*thin_fn)(int64_t, const float *, int64_t, __mmask16, const float *, float[][MLP_THIN_M]);
